@@ -1,0 +1,27 @@
+# helpline — developer entry points. `make test` is what CI runs.
+GO ?= go
+PKGS ?= ./...
+
+.PHONY: test deps lint unit demo build fuzz-short
+
+## test: install what the tests need (if missing), then lint and run every test with -race.
+test: deps lint unit
+
+## deps: the real servers the tests start (redis-server from Debian's packages).
+deps:
+	@bash scripts/test-deps.sh
+
+## lint: gofmt, go vet and staticcheck (pinned in go.mod as a tool).
+lint:
+	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	 if [ -n "$$out" ]; then echo "gofmt: these files need formatting:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) tool staticcheck $(PKGS)
+
+## unit: every test, with the race detector.
+unit:
+	$(GO) test -race -count=1 $(PKGS)
+
+## build: the helpline binary into ./bin.
+build:
+	$(GO) build -o bin/helpline ./cmd/helpline
