@@ -13,9 +13,23 @@ type State string
 //
 //	logged_out --Login--> available --Assign--> ringing --Answered--> busy
 //	busy --Finish--> wrapup --(until passes)--> available
-//	ringing --RingFailed(pause)--> paused ; ringing --Release--> available
-//	available|wrapup --Pause--> paused --Unpause--> available
-//	any --Logout--> logged_out (a ringing offer is returned to the queue)
+//	ringing --RingFailed(pause=true)--> paused
+//	ringing --RingFailed(pause=false) | offer expiry | Leave--> available
+//	available|wrapup|ringing --Pause--> paused --Unpause--> available
+//	any --Logout--> logged_out
+//
+// Whenever a ringing operator stops ringing without answering (RingFailed,
+// expiry, Pause, Logout) the offered call goes back to the queue with its
+// original Enqueued time, so no later call overtakes it.
+//
+// IdleSince, which orders available operators, is set to the instant the
+// operator became free: Login, Unpause and the end of a wrap-up
+// (WrapUntil). An operator whose offer ended unanswered (RingFailed with
+// pause=false, expiry) goes to the back (IdleSince = now) so the next
+// Assign tries someone else; one whose caller hung up while ringing (Leave)
+// keeps their IdleSince, since they lost nothing by their own doing.
+//
+// Times are kept at millisecond precision by every store.
 const (
 	LoggedOut State = "logged_out"
 	Available State = "available"
@@ -39,7 +53,21 @@ var (
 	// ErrBadState: the operator is not in a state that allows the action
 	// (e.g. Unpause of an operator who is busy).
 	ErrBadState = errors.New("queue: operator state does not allow this")
+	// ErrInvalid: an argument is malformed (empty ID, missing language,
+	// zero Enqueued time, non-positive TTL, a call of another service…).
+	// The wrapping error names the problem.
+	ErrInvalid = errors.New("queue: invalid argument")
+	// ErrUnavailable: the store could not be reached (network failure,
+	// timeout, or a server that cannot serve: loading, read-only replica,
+	// out of memory). This, and only this, is the cue to switch to the
+	// in-process fallback; a refusal by a reachable server (a bug in a
+	// script, a wrong password) is a different error. Use IsUnavailable.
+	ErrUnavailable = errors.New("queue: store unavailable")
 )
+
+// IsUnavailable reports whether err means the store could not be reached
+// and the caller should fall back to an in-process queue.
+func IsUnavailable(err error) bool { return errors.Is(err, ErrUnavailable) }
 
 // Call is a caller waiting for an operator. It carries no number: Tag is
 // a short non-reversible label for the supervisor's view.
@@ -74,8 +102,12 @@ type Operator struct {
 }
 
 // Offer reserves one waiting call for one operator while the operator's
-// phone rings. It expires at Expires unless Answered, RingFailed or
-// Release is called first.
+// phone rings. It expires at Expires unless Answered or RingFailed is
+// called first (RingFailed with pause=false is the plain release).
+//
+// An offer is identified by CallID, OperatorID and Expires together: after
+// an expiry the same call may be offered to the same operator again, and a
+// late answer to the stale offer must not confirm the new one.
 type Offer struct {
 	CallID     string
 	OperatorID string
@@ -127,9 +159,12 @@ type Queue interface {
 	// Logout logs the operator out; an offer ringing them is returned to
 	// the queue with its place.
 	Logout(ctx context.Context, operatorID string, now time.Time) error
-	// Pause pauses an available, wrap-up or ringing operator with reason.
+	// Pause pauses an available, wrap-up or ringing operator with reason
+	// (a ringing offer is returned to the queue with its place). Pausing a
+	// paused operator updates the reason. Busy or logged out: ErrBadState.
 	Pause(ctx context.Context, operatorID, reason string, now time.Time) error
-	// Unpause makes a paused operator available.
+	// Unpause makes a paused operator available; any other state is
+	// ErrBadState.
 	Unpause(ctx context.Context, operatorID string, now time.Time) error
 
 	// Assign atomically matches the oldest waiting call that has an
@@ -146,11 +181,16 @@ type Queue interface {
 	// available again otherwise.
 	RingFailed(ctx context.Context, o Offer, pause bool, reason string, now time.Time) error
 	// Finish ends the operator's call: wrap-up until wrapUntil (or
-	// available at once when wrapUntil is not after now).
+	// available at once when wrapUntil is not after now). Only a busy
+	// operator can finish: ErrBadState otherwise.
 	Finish(ctx context.Context, operatorID string, wrapUntil, now time.Time) error
 
-	// Operator returns one operator's state.
+	// Operator returns one operator's state as last written (a wrap-up
+	// that ended is promoted by the next Assign or Snapshot). A logged-out
+	// operator who was ever known is returned with State LoggedOut.
 	Operator(ctx context.Context, operatorID string) (Operator, error)
-	// Snapshot returns every waiting call and operator.
+	// Snapshot returns every waiting call and every logged-in operator
+	// (ordered by ID), after promoting due wrap-ups and returning expired
+	// offers as Assign does.
 	Snapshot(ctx context.Context, now time.Time) (Snapshot, error)
 }
