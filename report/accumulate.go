@@ -191,8 +191,12 @@ func (a *Accumulator) Result() Result {
 	for _, op := range a.ops {
 		res.Operators = append(res.Operators, *op)
 	}
-	slices.SortFunc(res.Operators, func(x, y OperatorFigures) int { return cmp.Compare(x.Operator, y.Operator) })
+	sortOperators(res.Operators)
 	return res
+}
+
+func sortOperators(ops []OperatorFigures) {
+	slices.SortFunc(ops, func(x, y OperatorFigures) int { return cmp.Compare(x.Operator, y.Operator) })
 }
 
 func queueFigures(code string, s *metric.QueueStats) QueueFigures {
