@@ -19,6 +19,10 @@ const (
 	PauseUnreachable = "unreachable"
 )
 
+// engineRetryDelay is how long an offer is held after the engine failed
+// to ring the operator, before it is returned.
+const engineRetryDelay = time.Second
+
 // ringGuard is how long ivr lets an operator's phone ring before it
 // cancels the leg itself: the engine's own timeout plus half of the
 // margin of the offer's reservation, so a ring never outlives its offer.
@@ -137,9 +141,18 @@ func (s *session) rang(ctx context.Context, o queue.Offer, leg Leg, err error, g
 		log.Warn().Msg("operator's phone outlived the ring timeout; cancelled and auto-paused")
 		s.ringFailed(ctx, o, true, PauseNoAnswer)
 	default:
-		// The engine failed, not the operator: no pause, and no kick
-		// (the next tick retries), so a broken engine is not hammered.
+		// The engine failed, not the operator: no pause. The
+		// reservation is held for engineRetryDelay first, so that a broken
+		// engine is retried once a second rather than in a tight loop.
 		s.engineError("originate", err)
+		if err := s.sleep(ctx, engineRetryDelay); err != nil {
+			s.ringFailed(ctx, o, false, "")
+			if errors.Is(err, errGone) {
+				s.abandon(ctx)
+				return true, nil
+			}
+			return true, err
+		}
 		s.ringFailed(ctx, o, false, "")
 		return false, nil
 	}

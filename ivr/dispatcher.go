@@ -24,8 +24,10 @@ const maxAssignRound = 64
 // a periodic tick as a safety net, and hands each Offer to the flow of its
 // call, which rings the operator.
 //
-// The operator side of the app (feature codes: login, unpause) must call
-// Kick after changing an operator's state.
+// When the queue is a queue.Watcher (both stores are) the dispatcher
+// follows its events, so an operator logging in or unpausing on any node
+// wakes it; otherwise the operator side of the app (feature codes: login,
+// unpause) must call Kick after changing an operator's state.
 type Dispatcher struct {
 	q       queue.Queue
 	clock   clockwork.Clock
@@ -83,16 +85,49 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	d.mu.Unlock()
 	tick := d.clock.NewTicker(d.every)
 	defer tick.Stop()
-	d.round(ctx)
+	var events <-chan queue.Event
+	if w, ok := d.q.(queue.Watcher); ok {
+		ch, err := w.Watch(ctx)
+		if err != nil {
+			d.log.Warn().Err(err).Msg("cannot watch queue events; relying on kicks and ticks")
+		} else {
+			events = ch
+		}
+	}
+	// stuck: the last round returned an offer nobody here could take.
+	// Returning it produced events that would wake us at once for the
+	// same match; until the next tick, events are not followed.
+	stuck := !d.round(ctx)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-d.kick:
 		case <-tick.Chan():
+		case ev, ok := <-events:
+			if !ok {
+				events = nil
+				continue
+			}
+			if stuck || !wakes(ev) {
+				continue
+			}
 		}
-		d.round(ctx)
+		stuck = !d.round(ctx)
 	}
+}
+
+// wakes reports whether a queue event may have made a match possible:
+// a call entered or came back, or an operator became available (on any
+// node: with the Redis store, events are shared).
+func wakes(ev queue.Event) bool {
+	switch ev.Kind {
+	case queue.EventEnqueued, queue.EventReturned:
+		return true
+	case queue.EventOperator:
+		return ev.State == queue.Available
+	}
+	return false
 }
 
 // register makes offers for callID reach the returned channel. The flow
@@ -120,26 +155,28 @@ func (d *Dispatcher) registered() int {
 	return len(d.calls)
 }
 
-// round assigns until nothing matches.
-func (d *Dispatcher) round(ctx context.Context) {
+// round assigns until nothing matches. It reports false when it stopped
+// on an offer it could not deliver.
+func (d *Dispatcher) round(ctx context.Context) bool {
 	for range maxAssignRound {
 		now := d.clock.Now()
 		o, err := d.q.Assign(ctx, now, d.ttl)
 		if errors.Is(err, queue.ErrNoMatch) {
-			return
+			return true
 		}
 		if err != nil {
 			if ctx.Err() == nil {
 				d.m.queueErrors.WithLabelValues("assign").Inc()
 				d.log.Warn().Err(err).Msg("assign failed; retrying on the next tick")
 			}
-			return
+			return true
 		}
 		if !d.deliver(ctx, o) {
-			return
+			return false
 		}
 	}
 	d.Kick()
+	return true
 }
 
 // deliver hands o to its call's flow, or deals with an offer nobody here

@@ -213,21 +213,6 @@ func VoicemailName(callID string) string {
 	return b.String()
 }
 
-// ExpectedWait is the wait announced to a caller at position (1-based)
-// when operators are staffing the language and each call takes avgHandle:
-// the caller is served after ceil(position/operators) rounds of calls.
-// Fewer than one operator counts as one.
-func ExpectedWait(position, operators int, avgHandle time.Duration) time.Duration {
-	if position < 1 {
-		position = 1
-	}
-	if operators < 1 {
-		operators = 1
-	}
-	rounds := (position + operators - 1) / operators
-	return time.Duration(rounds) * avgHandle
-}
-
 // minutesToSay rounds a wait up to whole minutes, at least one.
 func minutesToSay(d time.Duration) int {
 	m := int((d + time.Minute - 1) / time.Minute)

@@ -30,6 +30,17 @@ func (s *session) finish(ctx context.Context) (cdr.Record, error) {
 	if s.rec.EndedAt.IsZero() {
 		s.rec.EndedAt = s.now().UTC()
 	}
+	if cdr.Queued(s.rec.Outcome) && s.rec.QueuedAt.IsZero() {
+		// Unanswered before the caller could be queued (the engine could
+		// not answer, the queue refused the call): the report counts it
+		// among the queued calls, which all have a queue time and a
+		// language, so the moment we gave up and the language the caller
+		// would have been served in stand in.
+		s.rec.QueuedAt = s.rec.EndedAt
+		if s.rec.Language == "" {
+			s.rec.Language = s.f.cfg.DefaultLanguage
+		}
+	}
 	s.f.m.calls.WithLabelValues(string(s.rec.Outcome)).Inc()
 	s.log.Info().
 		Str("outcome", string(s.rec.Outcome)).

@@ -167,8 +167,7 @@ func (s *session) announce(ctx context.Context) *announcement {
 	}
 	_, staffed, _ := s.operators(ctx)
 	media := []Media{cfg.Prompts.Position, Number(pos)}
-	if staffed > 0 {
-		wait := ExpectedWait(pos, staffed, cfg.AverageHandle)
+	if wait, ok := queue.ExpectedWait(pos, staffed, cfg.AverageHandle); ok {
 		media = append(media, cfg.Prompts.ExpectedWait, Number(minutesToSay(wait)), cfg.Prompts.Minutes)
 	}
 	if cfg.VoicemailDigit != 0 {

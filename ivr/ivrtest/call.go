@@ -1,0 +1,533 @@
+package ivrtest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/helpline-it/helpline/ivr"
+)
+
+// Call is an inbound caller on the Network. It implements ivr.Call; the
+// test plays the caller through Press and HangUp (or scripted Steps).
+type Call struct {
+	n      *Network
+	id     string
+	number string
+	steps  []*Step
+	dtmf   chan ivr.Digit
+	done   chan struct{}
+
+	// guarded by n.mu
+	answered  bool
+	hungUp    bool
+	cause     int
+	hungUpBy  string
+	moh       bool
+	playing   int
+	recording *ivr.RecordRequest
+	recStop   chan struct{}
+	requests  []Request
+	fail      map[string][]error
+	plays     map[ivr.Media]int
+}
+
+var _ ivr.Call = (*Call)(nil)
+
+// ID implements ivr.Channel.
+func (c *Call) ID() string { return c.id }
+
+// Number is the raw caller number the test dialled from.
+func (c *Call) Number() string { return c.number }
+
+// Done implements ivr.Channel.
+func (c *Call) Done() <-chan struct{} { return c.done }
+
+// HangupCause implements ivr.Channel.
+func (c *Call) HangupCause() int {
+	c.n.mu.Lock()
+	defer c.n.mu.Unlock()
+	return c.cause
+}
+
+// Up reports whether the call is still up.
+func (c *Call) Up() bool {
+	c.n.mu.Lock()
+	defer c.n.mu.Unlock()
+	return !c.hungUp
+}
+
+// Answered reports whether the flow answered the call.
+func (c *Call) Answered() bool {
+	c.n.mu.Lock()
+	defer c.n.mu.Unlock()
+	return c.answered
+}
+
+// HungUpBy is "caller" or "app" once the call is down.
+func (c *Call) HungUpBy() string {
+	c.n.mu.Lock()
+	defer c.n.mu.Unlock()
+	return c.hungUpBy
+}
+
+// MOH reports whether music on hold is playing.
+func (c *Call) MOH() bool {
+	c.n.mu.Lock()
+	defer c.n.mu.Unlock()
+	return c.moh && !c.hungUp
+}
+
+// Playing reports whether a prompt is playing.
+func (c *Call) Playing() bool {
+	c.n.mu.Lock()
+	defer c.n.mu.Unlock()
+	return c.playing > 0 && !c.hungUp
+}
+
+// Requests returns the requests made on the call (and its legs and
+// bridges) so far, as text.
+func (c *Call) Requests() []string {
+	c.n.mu.Lock()
+	defer c.n.mu.Unlock()
+	out := make([]string, len(c.requests))
+	for i, r := range c.requests {
+		out[i] = r.Text
+	}
+	return out
+}
+
+// RequestLog returns the requests with their times.
+func (c *Call) RequestLog() []Request {
+	c.n.mu.Lock()
+	defer c.n.mu.Unlock()
+	return slices.Clone(c.requests)
+}
+
+// Count is how many requests start with prefix.
+func (c *Call) Count(prefix string) int {
+	c.n.mu.Lock()
+	defer c.n.mu.Unlock()
+	k := 0
+	for _, r := range c.requests {
+		if strings.HasPrefix(r.Text, prefix) {
+			k++
+		}
+	}
+	return k
+}
+
+// AwaitRequest waits until at least n requests starting with prefix were made.
+func (c *Call) AwaitRequest(ctx context.Context, prefix string, n int) error {
+	if err := c.n.Await(ctx, func() bool { return c.Count(prefix) >= n }); err != nil {
+		return fmt.Errorf("%s: awaiting %d×%q (have %q): %w", c.id, n, prefix, c.Requests(), err)
+	}
+	return nil
+}
+
+// AwaitDone waits until the call is down.
+func (c *Call) AwaitDone(ctx context.Context) error {
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%s: still up (requests %q): %w", c.id, c.Requests(), ctx.Err())
+	}
+}
+
+// Fail makes the next len(errs) requests of op ("ring", "answer", "play",
+// "moh_start", "moh_stop", "record", "originate", "bridge", "hangup")
+// fail with those errors (nil entries: ErrEngine).
+func (c *Call) Fail(op string, errs ...error) {
+	c.n.mu.Lock()
+	defer c.n.mu.Unlock()
+	for _, e := range errs {
+		if e == nil {
+			e = ErrEngine
+		}
+		c.fail[op] = append(c.fail[op], e)
+	}
+}
+
+// begin logs a request and returns the injected failure or the gone
+// error; n.mu must be held.
+func (c *Call) beginLocked(op, text string) error {
+	c.requests = append(c.requests, Request{At: c.n.clock.Now(), Call: c.id, Text: text})
+	c.n.notifyLocked()
+	if c.hungUp {
+		return errGone(c.id)
+	}
+	if errs := c.fail[op]; len(errs) > 0 {
+		c.fail[op] = errs[1:]
+		return fmt.Errorf("%s %s: %w", op, c.id, errs[0])
+	}
+	return nil
+}
+
+func (c *Call) logLocked(text string) {
+	c.requests = append(c.requests, Request{At: c.n.clock.Now(), Call: c.id, Text: text})
+	c.n.notifyLocked()
+}
+
+// Press delivers keys as the caller pressing them, in order. Like a real
+// adapter it never blocks: with the buffer full, the key is dropped and
+// counted. A key that matches a running recording's terminator ends the
+// recording after it was delivered (Asterisk's order).
+func (c *Call) Press(keys string) {
+	for _, r := range keys {
+		c.n.mu.Lock()
+		if c.hungUp {
+			c.n.mu.Unlock()
+			return
+		}
+		select {
+		case c.dtmf <- ivr.Digit(r):
+		default:
+			c.n.dropped++
+		}
+		if c.recording != nil && c.recording.TerminateOn == ivr.Digit(r) {
+			close(c.recStop)
+			c.recording = nil
+		}
+		c.n.notifyLocked()
+		c.n.mu.Unlock()
+	}
+}
+
+// HangUp hangs up as the caller, with cause.
+func (c *Call) HangUp(cause int) {
+	c.n.mu.Lock()
+	defer c.n.mu.Unlock()
+	c.hangupLocked(cause, "caller")
+}
+
+func (c *Call) hangupLocked(cause int, by string) bool {
+	if c.hungUp {
+		return false
+	}
+	c.hungUp, c.cause, c.hungUpBy = true, cause, by
+	close(c.done)
+	c.n.notifyLocked()
+	return true
+}
+
+// fire runs the untimed steps that match; n.mu must NOT be held.
+func (c *Call) fire(match func(*Step) bool) {
+	c.n.mu.Lock()
+	var run []Action
+	for _, s := range c.steps {
+		if !s.timed && !s.fired && match(s) {
+			s.fired = true
+			run = append(run, s.action)
+		}
+	}
+	c.n.mu.Unlock()
+	for _, a := range run {
+		a(c)
+	}
+}
+
+// Ring implements ivr.Call.
+func (c *Call) Ring(ctx context.Context) error {
+	c.n.mu.Lock()
+	defer c.n.mu.Unlock()
+	return c.beginLocked("ring", "ring")
+}
+
+// Answer implements ivr.Call.
+func (c *Call) Answer(ctx context.Context) error {
+	c.n.mu.Lock()
+	defer c.n.mu.Unlock()
+	if err := c.beginLocked("answer", "answer"); err != nil {
+		return err
+	}
+	c.answered = true
+	return nil
+}
+
+// Hangup implements ivr.Channel.
+func (c *Call) Hangup(ctx context.Context, cause int) error {
+	c.n.mu.Lock()
+	defer c.n.mu.Unlock()
+	if err := c.beginLocked("hangup", fmt.Sprintf("hangup %d", cause)); err != nil {
+		return err
+	}
+	c.hangupLocked(cause, "app")
+	return nil
+}
+
+// Play implements ivr.Call.
+func (c *Call) Play(ctx context.Context, lang string, media ...ivr.Media) error {
+	c.n.mu.Lock()
+	if err := c.beginLocked("play", "play "+lang+" "+joinMedia(media)); err != nil {
+		c.n.mu.Unlock()
+		return err
+	}
+	var d time.Duration
+	for _, m := range media {
+		d += c.n.durations[m]
+	}
+	c.playing++
+	for _, m := range media {
+		c.plays[m]++
+	}
+	c.n.mu.Unlock()
+	defer func() {
+		c.n.mu.Lock()
+		c.playing--
+		c.n.notifyLocked()
+		c.n.mu.Unlock()
+	}()
+	c.fire(func(s *Step) bool {
+		return s.onPlay != "" && slices.Contains(media, s.onPlay) && c.plays[s.onPlay] == s.nth
+	})
+	if d == 0 {
+		if !c.Up() {
+			return errGone(c.id)
+		}
+		return nil
+	}
+	t := c.n.clock.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.Chan():
+		return nil
+	case <-c.done:
+		return errGone(c.id)
+	case <-ctx.Done():
+		c.n.mu.Lock()
+		c.logLocked("stop play")
+		c.n.mu.Unlock()
+		return ctx.Err()
+	}
+}
+
+// StartMOH implements ivr.Call.
+func (c *Call) StartMOH(ctx context.Context, class string) error {
+	c.n.mu.Lock()
+	if err := c.beginLocked("moh_start", strings.TrimSpace("moh_start "+class)); err != nil {
+		c.n.mu.Unlock()
+		return err
+	}
+	c.moh = true
+	c.n.mu.Unlock()
+	c.fire(func(s *Step) bool { return s.onMOH })
+	return nil
+}
+
+// StopMOH implements ivr.Call.
+func (c *Call) StopMOH(ctx context.Context) error {
+	c.n.mu.Lock()
+	defer c.n.mu.Unlock()
+	if err := c.beginLocked("moh_stop", "moh_stop"); err != nil {
+		return err
+	}
+	c.moh = false
+	return nil
+}
+
+// DTMF implements ivr.Call.
+func (c *Call) DTMF() <-chan ivr.Digit { return c.dtmf }
+
+// Record implements ivr.Call: the recording ends on the terminator key,
+// after MaxDuration on the clock, on hang-up (kept) or on ctx.
+func (c *Call) Record(ctx context.Context, req ivr.RecordRequest) (ivr.Recording, error) {
+	c.n.mu.Lock()
+	text := fmt.Sprintf("record %s %s max=%s beep=%t term=%s", req.Name, req.Format, req.MaxDuration, req.Beep, req.TerminateOn)
+	if err := c.beginLocked("record", text); err != nil {
+		c.n.mu.Unlock()
+		return ivr.Recording{}, err
+	}
+	stop := make(chan struct{})
+	c.recording, c.recStop = &req, stop
+	start := c.n.clock.Now()
+	c.n.mu.Unlock()
+	c.fire(func(s *Step) bool { return s.onRec })
+	t := c.n.clock.NewTimer(req.MaxDuration)
+	defer t.Stop()
+	select {
+	case <-stop:
+	case <-t.Chan():
+	case <-c.done:
+	case <-ctx.Done():
+	}
+	c.n.mu.Lock()
+	defer c.n.mu.Unlock()
+	c.recording = nil
+	rec := ivr.Recording{Name: req.Name, Duration: c.n.clock.Since(start)}
+	c.n.recordings[req.Name] = rec
+	c.n.notifyLocked()
+	return rec, nil
+}
+
+// Originate implements ivr.Call by ringing the endpoint's Phone.
+func (c *Call) Originate(ctx context.Context, req ivr.OriginateRequest) (ivr.Leg, error) {
+	c.n.mu.Lock()
+	if err := c.beginLocked("originate", fmt.Sprintf("originate %s %s", req.Endpoint, req.Timeout)); err != nil {
+		c.n.mu.Unlock()
+		return nil, err
+	}
+	p, ok := c.n.phones[req.Endpoint]
+	c.n.rings[req.Endpoint]++
+	if !ok || p.Unreachable {
+		c.n.mu.Unlock()
+		return nil, &ivr.OriginateError{Endpoint: req.Endpoint, Err: fmt.Errorf("allocation failed")}
+	}
+	leg := &Leg{n: c.n, call: c, id: c.n.nextID("leg"), seq: c.n.seq, endpoint: req.Endpoint, done: make(chan struct{})}
+	c.n.legs[leg.id] = leg
+	c.n.notifyLocked()
+	c.n.mu.Unlock()
+
+	// What the phone does, and when.
+	after, cause := req.Timeout, ivr.CauseNoAnswer
+	switch {
+	case p.RejectCause != 0 && p.RejectAfter < req.Timeout:
+		after, cause = p.RejectAfter, p.RejectCause
+	case !p.NeverAnswers && p.RejectCause == 0 && p.AnswerAfter < req.Timeout:
+		after, cause = p.AnswerAfter, 0
+	}
+	if after > 0 {
+		t := c.n.clock.NewTimer(after)
+		select {
+		case <-t.Chan():
+		case <-ctx.Done():
+			t.Stop()
+			leg.end(ivr.CauseNormal, "cancel "+leg.id)
+			return nil, ctx.Err()
+		}
+	} else if ctx.Err() != nil {
+		leg.end(ivr.CauseNormal, "cancel "+leg.id)
+		return nil, ctx.Err()
+	}
+	if cause != 0 {
+		leg.end(cause, fmt.Sprintf("leg %s failed %d", leg.id, cause))
+		return nil, &ivr.OriginateError{Endpoint: req.Endpoint, Cause: cause}
+	}
+	c.n.mu.Lock()
+	leg.answered = true
+	c.logLocked("leg " + leg.id + " answered")
+	c.n.mu.Unlock()
+	if p.TalkFor > 0 {
+		c.n.clock.AfterFunc(p.TalkFor, func() { leg.end(ivr.CauseNormal, "operator hangs up "+leg.id) })
+	}
+	return leg, nil
+}
+
+// Bridge implements ivr.Call.
+func (c *Call) Bridge(ctx context.Context, l ivr.Leg) (ivr.Bridge, error) {
+	leg, ok := l.(*Leg)
+	if !ok {
+		return nil, fmt.Errorf("ivrtest: bridge with a foreign leg %T", l)
+	}
+	c.n.mu.Lock()
+	defer c.n.mu.Unlock()
+	if err := c.beginLocked("bridge", "bridge "+leg.id); err != nil {
+		return nil, err
+	}
+	if leg.hungUp {
+		return nil, errGone(leg.id)
+	}
+	b := &Bridge{n: c.n, call: c, id: c.n.nextID("bridge")}
+	c.n.bridges[b.id] = b
+	c.n.notifyLocked()
+	return b, nil
+}
+
+// Leg is an operator's channel on the Network.
+type Leg struct {
+	n        *Network
+	call     *Call
+	id       string
+	seq      int
+	endpoint string
+	done     chan struct{}
+
+	// guarded by n.mu
+	answered bool
+	hungUp   bool
+	cause    int
+}
+
+var _ ivr.Leg = (*Leg)(nil)
+
+// ID implements ivr.Channel.
+func (l *Leg) ID() string { return l.id }
+
+// Done implements ivr.Channel.
+func (l *Leg) Done() <-chan struct{} { return l.done }
+
+// HangupCause implements ivr.Channel.
+func (l *Leg) HangupCause() int {
+	l.n.mu.Lock()
+	defer l.n.mu.Unlock()
+	return l.cause
+}
+
+// Hangup implements ivr.Channel.
+func (l *Leg) Hangup(ctx context.Context, cause int) error {
+	l.n.mu.Lock()
+	defer l.n.mu.Unlock()
+	l.call.logLocked(fmt.Sprintf("hangup %s %d", l.id, cause))
+	if l.hungUp {
+		return errGone(l.id)
+	}
+	l.endLocked(cause)
+	return nil
+}
+
+// HangUp hangs the leg up as the operator.
+func (l *Leg) HangUp(cause int) { l.end(cause, "operator hangs up "+l.id) }
+
+func (l *Leg) end(cause int, text string) {
+	l.n.mu.Lock()
+	defer l.n.mu.Unlock()
+	if l.hungUp {
+		return
+	}
+	l.call.logLocked(text)
+	l.endLocked(cause)
+}
+
+func (l *Leg) endLocked(cause int) {
+	l.hungUp, l.cause = true, cause
+	close(l.done)
+	l.n.notifyLocked()
+}
+
+// Legs returns the call's legs, oldest first.
+func (c *Call) Legs() []*Leg {
+	c.n.mu.Lock()
+	defer c.n.mu.Unlock()
+	var out []*Leg
+	for _, l := range c.n.legs {
+		if l.call == c {
+			out = append(out, l)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Leg) int { return a.seq - b.seq })
+	return out
+}
+
+// Endpoint is the endpoint the leg rang.
+func (l *Leg) Endpoint() string { return l.endpoint }
+
+// Bridge is a bridge on the Network.
+type Bridge struct {
+	n    *Network
+	call *Call
+	id   string
+}
+
+// ID implements ivr.Bridge.
+func (b *Bridge) ID() string { return b.id }
+
+// Destroy implements ivr.Bridge.
+func (b *Bridge) Destroy(ctx context.Context) error {
+	b.n.mu.Lock()
+	defer b.n.mu.Unlock()
+	b.call.logLocked("bridge_destroy")
+	delete(b.n.bridges, b.id)
+	return nil
+}
