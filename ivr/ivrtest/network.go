@@ -220,14 +220,14 @@ type Request struct {
 
 // Step is one scripted behaviour of a caller.
 type Step struct {
-	at      time.Duration
-	onPlay  ivr.Media
-	nth     int
-	onMOH   bool
-	onRec   bool
-	timed   bool
-	action  Action
-	fired   bool
+	at     time.Duration
+	onPlay ivr.Media
+	nth    int
+	onMOH  bool
+	onRec  bool
+	timed  bool
+	action Action
+	fired  bool
 }
 
 // Action is something a caller does.
@@ -287,7 +287,9 @@ func (n *Network) Dial(number string, steps ...Step) *Call {
 
 // errGone is the error of a request on a channel that hung up: what an
 // adapter returns for Asterisk's 404.
-func errGone(id string) error { return fmt.Errorf("ivrtest: channel %s not found: %w", id, ivr.ErrHangup) }
+func errGone(id string) error {
+	return fmt.Errorf("ivrtest: channel %s not found: %w", id, ivr.ErrHangup)
+}
 
 // ErrEngine is the default error injected by Fail.
 var ErrEngine = errors.New("ivrtest: engine failure (500)")
