@@ -656,11 +656,21 @@ func testEvents(t *testing.T, q queue.Queue) {
 // It asserts that no operator ever holds two calls and no call is ever
 // offered to two operators at once, and that every call is answered once.
 func testConcurrent(t *testing.T, q queue.Queue) {
+	RunConcurrent(t, []queue.Queue{q}, 8)
+}
+
+// RunConcurrent runs workers assigners spread over nodes (store instances
+// sharing one state, e.g. several Redis stores on one server, as several
+// helpline nodes would), asserting that no operator is ever offered two
+// calls, no call two operators, and every call is answered exactly once.
+// nodes[0] is used for setup; the stores must be empty.
+func RunConcurrent(t *testing.T, nodes []queue.Queue, workers int) {
 	const (
-		nOps     = 12
-		nCalls   = 300
-		nWorkers = 8
+		nOps   = 12
+		nCalls = 300
 	)
+	nWorkers := workers
+	q := nodes[0]
 	ctx := context.Background()
 	langs := []string{"it", "en", "ar"}
 	for i := range nOps {
@@ -687,6 +697,7 @@ func testConcurrent(t *testing.T, q queue.Queue) {
 	progress.Store(time.Now())
 	now := func() time.Time { return T0.Add(time.Duration(clock.Add(1)) * time.Millisecond) }
 	worker := func(w int) error {
+		q := nodes[w%len(nodes)]
 		for n := 0; ; n++ {
 			o, err := q.Assign(ctx, now(), time.Hour)
 			if errors.Is(err, queue.ErrNoMatch) {
