@@ -322,7 +322,10 @@ func Parse(name string, data []byte) (*Config, error) {
 	c.File = name
 	d := newDecoder(name)
 	d.document(data, c)
-	if len(d.errs) == 0 || d.decoded {
+	if d.exhausted != nil {
+		return nil, Errors{d.exhausted}
+	}
+	if d.decoded {
 		d.validate(c)
 	}
 	if len(d.errs) > 0 {

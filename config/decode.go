@@ -33,6 +33,9 @@ type decoder struct {
 	// budget bounds the nodes visited: aliases let a small file name a
 	// structure many times over.
 	budget int
+	// exhausted is the error reported when the budget ran out; it is then
+	// the only error, since everything after it went unread.
+	exhausted *Error
 	// decoded is set once the document's top level was a mapping, i.e. the
 	// file is a configuration at all and semantic checks make sense.
 	decoded bool
@@ -168,6 +171,14 @@ func (d *decoder) syntax(data []byte, err error) {
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		// yaml.v3 counts lines from 1 in scanner errors but from 0 in
+		// parser errors; parser errors are the ones below.
+		for _, prefix := range []string{"did not find expected", "found undefined tag handle", "found duplicate", "found incompatible"} {
+			if strings.HasPrefix(m[2], prefix) {
+				line++
+				break
+			}
+		}
 		d.errorAt(line, "", "invalid YAML: %s", m[2])
 		return
 	}
@@ -199,7 +210,7 @@ func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
 	}
 	d.budget--
 	if d.budget == 0 {
-		d.errorAt(n.Line, "", "the document is too large or nests aliases too deeply")
+		d.exhausted = &Error{File: d.file, Line: n.Line, Msg: "the document is too large or repeats aliases too often"}
 	}
 	if d.budget <= 0 {
 		return nil
@@ -284,6 +295,8 @@ func (d *decoder) mapping(n *yaml.Node, path string, f fields, secrets ...string
 			return
 		}
 		if slices.Contains(secrets, name) {
+			// Not also "password_env: missing": this is the same mistake.
+			d.bad[p+"_env"], d.bad[p+"_file"] = true, true
 			d.fail(k, p, "secrets must not be written in the configuration file; set %s_env (the name of an environment variable) or %s_file (the path of a file) instead", name, name)
 			return
 		}

@@ -3,6 +3,7 @@ package config
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"regexp"
@@ -223,7 +224,7 @@ func (d *decoder) checkLanguages(c *Config) {
 		default:
 			digits[l.Digit] = l.Code
 		}
-		if !l.Hours.Always && len(l.Hours.Windows) == 0 {
+		if !d.set(join(p, "hours")) {
 			d.failPath(join(p, "hours"), "missing: write always or a list of windows")
 		}
 	}
@@ -234,18 +235,11 @@ func (d *decoder) checkLanguages(c *Config) {
 
 func (d *decoder) checkIVR(c *Config) {
 	i := &c.IVR
-	if l, ok := c.Language(i.DefaultLanguage); !ok {
-		d.failPath("ivr.default_language", "%q is not defined under languages", truncate(i.DefaultLanguage))
-	} else if !l.Hours.Always && !d.refused(join("languages", l.Code)) {
-		d.failPath("ivr.default_language", "%q must have hours: always, since callers who choose nothing go there", l.Code)
-	}
 	if !d.set("ivr.welcome_languages") {
 		i.WelcomeLanguages = []string{i.DefaultLanguage}
 	}
-	for k, code := range i.WelcomeLanguages {
-		if _, ok := c.Language(code); !ok {
-			d.failPath(index("ivr.welcome_languages", k), "%q is not defined under languages", truncate(code))
-		}
+	if len(c.Languages) > 0 { // else "languages: missing" says it all
+		d.checkIVRLanguages(c)
 	}
 	if i.MenuTries < 1 {
 		d.failPath("ivr.menu_tries", "must be at least 1")
@@ -266,6 +260,24 @@ func (d *decoder) checkIVR(c *Config) {
 	}
 	if !mohClass.MatchString(i.MusicOnHold) {
 		d.failPath("ivr.music_on_hold", "%q is not a music-on-hold class name", truncate(i.MusicOnHold))
+	}
+}
+
+// checkIVRLanguages checks the IVR's references to languages.
+func (d *decoder) checkIVRLanguages(c *Config) {
+	i := &c.IVR
+	if l, ok := c.Language(i.DefaultLanguage); !ok {
+		d.failPath("ivr.default_language", "%q is not defined under languages", truncate(i.DefaultLanguage))
+	} else if !l.Hours.Always && !d.refused(join("languages", l.Code)) {
+		d.failPath("ivr.default_language", "%q must have hours: always, since callers who choose nothing go there", l.Code)
+	}
+	if !d.set("ivr.welcome_languages") {
+		return // the default language, checked above
+	}
+	for k, code := range i.WelcomeLanguages {
+		if _, ok := c.Language(code); !ok {
+			d.failPath(index("ivr.welcome_languages", k), "%q is not defined under languages", truncate(code))
+		}
 	}
 }
 
@@ -363,25 +375,43 @@ func hasLanguage(c *Config, code string) bool {
 }
 
 // checkFeatureCodes checks codes are dialable and none is a prefix of
-// another (which would make "*20123" ambiguous).
+// another (which would make "*20123" ambiguous). A clash is reported once,
+// on the code the file sets (a default clashing with a set code is the set
+// code's fault).
 func (d *decoder) checkFeatureCodes(fc FeatureCodes) {
-	features := Features()
-	for i, f := range features {
+	var ok []Feature // features with a valid code, in file order
+	blamed := map[Feature]bool{}
+	for _, f := range Features() {
 		p := join("feature_codes", string(f))
 		code := fc[f]
+		if d.refused(p) {
+			continue
+		}
 		if !dialable.MatchString(code) {
 			d.failPath(p, "%q is not dialable (digits, * and #, at most 16)", truncate(code))
 			continue
 		}
-		for _, g := range features[:i] {
+		for _, g := range ok {
 			other := fc[g]
-			switch {
-			case other == code:
-				d.failPath(p, "%q is already the code of feature_codes.%s", code, g)
-			case other != "" && (strings.HasPrefix(code, other) || strings.HasPrefix(other, code)):
-				d.failPath(p, "%q and feature_codes.%s %q start alike, so a dialled string could mean either", code, g, other)
+			if !strings.HasPrefix(code, other) && !strings.HasPrefix(other, code) {
+				continue
+			}
+			at, with, withCode := f, g, other
+			if !d.set(p) && d.set(join("feature_codes", string(g))) {
+				at, with, withCode = g, f, code
+			}
+			if blamed[at] {
+				continue
+			}
+			blamed[at] = true
+			if code == other {
+				d.failPath(join("feature_codes", string(at)), "%q is already the code of feature_codes.%s", code, with)
+			} else {
+				d.failPath(join("feature_codes", string(at)), "%q starts like feature_codes.%s %q, so a dialled string could mean either",
+					fc[at], with, withCode)
 			}
 		}
+		ok = append(ok, f)
 	}
 }
 
@@ -398,7 +428,7 @@ func (d *decoder) checkTrunk(t *Trunk) {
 // completePrompts fills c.Prompts: the file's prompts over the built-in
 // ones, and says which prompts a language still lacks.
 func (d *decoder) completePrompts(c *Config) {
-	for lang := range d.prompts {
+	for _, lang := range slices.Sorted(maps.Keys(d.prompts)) {
 		if !hasLanguage(c, lang) {
 			d.failPath(join("prompts", lang), "%q is not defined under languages", truncate(lang))
 		}
