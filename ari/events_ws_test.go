@@ -452,3 +452,31 @@ func TestExponentialBackoff(t *testing.T) {
 		}
 	}
 }
+
+// Next must be interruptible by its context while nothing arrives
+// (CyCoreSystems' ari.Once evaluated the receive before its select).
+func TestSubscriptionNextHonoursContext(t *testing.T) {
+	fa := newFakeAsterisk(t)
+	events := openEvents(t, fa, ari.EventsOptions{})
+	sub := mustSub(t)(events.Subscribe("1795446033.2"))
+	conn := fa.next(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := sub.Next(ctx)
+		done <- err
+	}()
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Next after cancel = %v, want context.Canceled", err)
+	}
+	send(t, conn, traceEventBodies(t, "inbound_answer_play_dtmf_hangup.jsonl")[0])
+	ev, err := sub.Next(context.Background())
+	if err != nil || ev.EventType() != ari.TypeStasisStart {
+		t.Fatalf("Next = %v, %v", ev, err)
+	}
+	sub.Close()
+	if _, err := sub.Next(context.Background()); !errors.Is(err, ari.ErrSubscriptionClosed) {
+		t.Fatalf("Next after Close = %v, want ErrSubscriptionClosed", err)
+	}
+}

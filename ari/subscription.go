@@ -1,6 +1,7 @@
 package ari
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -16,6 +17,8 @@ var (
 	// waited for this subscriber, which was cut off (counted and logged;
 	// the events queued before were still delivered).
 	ErrSubscriptionOverflow = errors.New("ari: subscription backlog limit exceeded")
+	// ErrSubscriptionClosed: Next was called after Close.
+	ErrSubscriptionClosed = errors.New("ari: subscription closed")
 	// ErrHistoryGone: SubscribeSince was given an event that has left the
 	// stream's history (or never was in it).
 	ErrHistoryGone = errors.New("ari: event no longer in the stream history")
@@ -334,6 +337,25 @@ func (s *Subscription) Add(ids ...string) {
 	defer s.hub.mu.Unlock()
 	if _, live := s.hub.subs[s]; live {
 		s.hub.index(s, ids)
+	}
+}
+
+// Next waits for the subscription's next event. It returns ctx's error if
+// ctx ends first (the wait and ctx are one select, so cancelling always
+// interrupts it), and Err() (or ErrSubscriptionClosed after Close) once
+// the subscription has ended and its queue is drained.
+func (s *Subscription) Next(ctx context.Context) (Event, error) {
+	select {
+	case ev, ok := <-s.out:
+		if ok {
+			return ev, nil
+		}
+		if err := s.Err(); err != nil {
+			return nil, err
+		}
+		return nil, ErrSubscriptionClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 }
 
