@@ -308,6 +308,7 @@ func (s *session) voicemail(ctx context.Context) (step, error) {
 			s.unanswered(ctx, "queue_unavailable: "+err.Error())
 			return stepDone, nil
 		}
+		s.flush() // the '#' that may have ended the failed recording
 		s.f.disp.Kick()
 		return stepWait, nil
 	}

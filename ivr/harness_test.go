@@ -184,6 +184,8 @@ type harness struct {
 	logs   *syncBuffer
 	cfg    ivr.Config
 	flow   *ivr.Flow
+	// wrapQueue, if set, wraps the queue the flow sees (fault injection).
+	wrapQueue func(queue.Queue) queue.Queue
 
 	mu      sync.Mutex
 	results map[string]chan result
@@ -193,6 +195,10 @@ type harness struct {
 type option func(*harness)
 
 func withConfig(f func(*ivr.Config)) option { return func(h *harness) { f(&h.cfg) } }
+
+func withQueue(wrap func(queue.Queue) queue.Queue) option {
+	return func(h *harness) { h.wrapQueue = wrap }
+}
 
 // newHarness builds and starts a flow at start (default monday15).
 func newHarness(t *testing.T, start time.Time, opts ...option) *harness {
@@ -250,8 +256,12 @@ func newHarness(t *testing.T, start time.Time, opts ...option) *harness {
 
 func (h *harness) newFlow(cfg ivr.Config) *ivr.Flow {
 	h.t.Helper()
+	var q queue.Queue = h.q
+	if h.wrapQueue != nil {
+		q = h.wrapQueue(q)
+	}
 	f, err := ivr.New(cfg, ivr.Deps{
-		Queue:      h.q,
+		Queue:      q,
 		CDR:        h.cdrW,
 		Spool:      h.spool,
 		Identifier: h.hasher,
@@ -271,6 +281,13 @@ func (h *harness) newFlow(cfg ivr.Config) *ivr.Flow {
 func (h *harness) dial(number string, steps ...ivrtest.Step) *ivrtest.Call {
 	h.t.Helper()
 	c := h.net.Dial(number, steps...)
+	h.handle(c)
+	return c
+}
+
+// handle hands a dialled call to the flow.
+func (h *harness) handle(c *ivrtest.Call) {
+	number := c.Number()
 	ch := make(chan result, 1)
 	h.mu.Lock()
 	h.results[c.ID()] = ch
@@ -279,7 +296,6 @@ func (h *harness) dial(number string, steps ...ivrtest.Step) *ivrtest.Call {
 		rec, err := h.flow.Handle(h.ctx, c, number)
 		ch <- result{rec, err}
 	}()
-	return c
 }
 
 // wait returns what Handle returned for c.

@@ -29,6 +29,9 @@ func (s *session) queueStage(ctx context.Context, lang string, enqueued time.Tim
 	offers := s.f.disp.register(s.qcall.ID)
 	defer s.f.disp.unregister(s.qcall.ID)
 
+	// The queue is a new listening step: keys pressed before it (the rest
+	// of a menu burst) mean nothing here.
+	s.flush()
 	s.startMOH(ctx)
 	if err := s.enqueue(ctx); err != nil {
 		switch {
@@ -214,7 +217,6 @@ func (s *session) wait(ctx context.Context, offers <-chan queue.Offer) (step, er
 		defer checkT.Stop()
 		checkC = checkT.Chan()
 	}
-	s.flush()
 	var ann *announcement
 	stopAnn := func() {
 		if ann != nil {
