@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/helpline-it/helpline/cdr/sqlite"
+	"github.com/helpline-it/helpline/config"
+	"github.com/helpline-it/helpline/report"
+)
+
+// reportUsageError is a bad flag or flag value of `helpline report`. It
+// carries exit status 2 (ExitCode), the convention for usage errors, so
+// that scripts of the statistics office can tell "you called me wrong"
+// from "the database is broken" (status 1).
+type reportUsageError struct{ msg string }
+
+func (e *reportUsageError) Error() string { return e.msg }
+
+// ExitCode is 2: a usage error.
+func (e *reportUsageError) ExitCode() int { return 2 }
+
+func usagef(format string, args ...any) error {
+	return &reportUsageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// reportOptions are the flags of `helpline report`.
+type reportOptions struct {
+	from, to, quarter string
+	db, configFile    string
+	lang, format, tz  string
+	out, service      string
+}
+
+// newReportCmd builds `helpline report`. Errors it returns for bad flags
+// implement ExitCode() int (2); the root command maps them to the status.
+func newReportCmd() *cobra.Command {
+	o := &reportOptions{}
+	cmd := &cobra.Command{
+		Use:   "report",
+		Short: "Quarterly report (telephony figures) from the call records",
+		Long: `Computes the telephony tables of the published quarterly report from the
+call records: inbound calls by outcome with their shares, talk time, average
+wait, calls by weekday and hour (local time), outbound calls to the network,
+and service indicators by language and operator.
+
+The period is local calendar days: --from inclusive, --to exclusive, both
+YYYY-MM-DD in the report's time zone (--tz, else the config's timezone, else
+Europe/Rome). --quarter 2025Q3 is the CALENDAR quarter (Q1 = Jan-Mar,
+Q3 = Jul-Sep); the 1522 contract's "quarters" (e.g. June-August) are given
+with --from 2025-06-01 --to 2025-09-01.
+
+Formats: text (aligned tables, default), json (stable shape, see package
+report), html (one self-contained page with charts), csv (one file per table
+into the --out directory; plain numbers for import).`,
+		Example: `  helpline report --db /var/lib/helpline/cdr.db --from 2025-06-01 --to 2025-09-01
+  helpline report --config helpline.yaml --quarter 2025Q3 --format html --out q3.html
+  helpline report --db cdr.db --from 2025-06-01 --to 2025-09-01 --format csv --out ./istat/`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			return runReport(ctx, o, cmd.OutOrStdout())
+		},
+		SilenceUsage: true,
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.from, "from", "", "first day of the period, YYYY-MM-DD (local, inclusive)")
+	f.StringVar(&o.to, "to", "", "day after the period, YYYY-MM-DD (local, exclusive)")
+	f.StringVar(&o.quarter, "quarter", "", "calendar quarter such as 2025Q3 (instead of --from/--to)")
+	f.StringVar(&o.db, "db", "", "SQLite call-record database (overrides the config's cdr.path)")
+	f.StringVar(&o.configFile, "config", "", "helpline YAML configuration (for cdr.path and timezone)")
+	f.StringVar(&o.lang, "lang", "it", "language of labels and numbers: it or en")
+	f.StringVar(&o.format, "format", "text", "output format: text, json, html or csv")
+	f.StringVar(&o.tz, "tz", "", "time zone of the period, weekdays and hours (default: config, else Europe/Rome)")
+	f.StringVar(&o.out, "out", "", "output file (text, json, html; default stdout) or directory (csv, required)")
+	f.StringVar(&o.service, "service", "", "report one service only (default: all services)")
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &reportUsageError{msg: "report: " + err.Error()}
+	})
+	return cmd
+}
+
+// reportPlan is the validated request.
+type reportPlan struct {
+	period report.Period
+	lang   report.Lang
+	format string
+	dbPath string
+}
+
+// planReport checks every flag before anything is opened, and names the
+// flag at fault.
+func planReport(o *reportOptions) (*reportPlan, error) {
+	p := &reportPlan{}
+	lang, err := report.ParseLang(o.lang)
+	if err != nil {
+		return nil, usagef("report: invalid --lang %q: want it or en", o.lang)
+	}
+	p.lang = lang
+	switch o.format {
+	case "text", "json", "html", "csv":
+		p.format = o.format
+	default:
+		return nil, usagef("report: invalid --format %q: want text, json, html or csv", o.format)
+	}
+	if p.format == "csv" && o.out == "" {
+		return nil, usagef("report: --format csv needs --out DIR (one file per table)")
+	}
+
+	var cfg *config.Config
+	if o.configFile != "" {
+		cfg, err = config.Load(o.configFile)
+		if err != nil {
+			return nil, usagef("report: --config %s: %s", o.configFile, firstLine(err))
+		}
+	}
+
+	loc, err := reportLocation(o.tz, cfg)
+	if err != nil {
+		return nil, err
+	}
+
+	switch {
+	case o.quarter != "" && (o.from != "" || o.to != ""):
+		return nil, usagef("report: give either --quarter or --from/--to, not both")
+	case o.quarter != "":
+		p.period, err = report.Quarter(o.quarter, loc)
+		if err != nil {
+			return nil, usagef("report: invalid --quarter %q: want a calendar quarter like 2025Q3", o.quarter)
+		}
+	case o.from == "" && o.to == "":
+		return nil, usagef("report: missing period: give --from and --to (YYYY-MM-DD) or --quarter")
+	case o.from == "":
+		return nil, usagef("report: missing --from (YYYY-MM-DD, first day included)")
+	case o.to == "":
+		return nil, usagef("report: missing --to (YYYY-MM-DD, first day after the period)")
+	default:
+		if _, err := time.Parse("2006-01-02", o.from); err != nil {
+			return nil, usagef("report: invalid --from %q: want YYYY-MM-DD", o.from)
+		}
+		if _, err := time.Parse("2006-01-02", o.to); err != nil {
+			return nil, usagef("report: invalid --to %q: want YYYY-MM-DD", o.to)
+		}
+		p.period, err = report.NewPeriod(o.from, o.to, loc)
+		if err != nil {
+			return nil, usagef("report: invalid --to %q: must be after --from %q (--to is exclusive)", o.to, o.from)
+		}
+	}
+
+	switch {
+	case o.db != "":
+		p.dbPath = o.db
+	case cfg != nil && cfg.CDR.Driver == config.DriverPostgres:
+		return nil, usagef("report: --config %s uses the postgres CDR store, which report does not read yet; pass --db", o.configFile)
+	case cfg != nil:
+		p.dbPath = cfg.CDR.Path
+	default:
+		return nil, usagef("report: missing --db (SQLite call records) or --config")
+	}
+	// Opening a missing path would create an empty database and print a
+	// report of zeros: refuse instead.
+	if st, err := os.Stat(p.dbPath); err != nil || st.IsDir() {
+		flag := "--db"
+		if o.db == "" {
+			flag = "--config cdr.path"
+		}
+		return nil, usagef("report: %s %s: no such database file", flag, p.dbPath)
+	}
+	return p, nil
+}
+
+func reportLocation(tz string, cfg *config.Config) (*time.Location, error) {
+	switch {
+	case tz != "":
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			return nil, usagef("report: invalid --tz %q: not a known time zone (e.g. Europe/Rome)", tz)
+		}
+		return loc, nil
+	case cfg != nil && cfg.Location != nil:
+		return cfg.Location, nil
+	}
+	loc, err := time.LoadLocation(report.DefaultTimezone)
+	if err != nil {
+		return nil, fmt.Errorf("report: time zone database: %w", err)
+	}
+	return loc, nil
+}
+
+func runReport(ctx context.Context, o *reportOptions, stdout io.Writer) error {
+	p, err := planReport(o)
+	if err != nil {
+		return err
+	}
+	db, err := sqlite.Open(ctx, p.dbPath, sqlite.Options{})
+	if err != nil {
+		return fmt.Errorf("report: open %s: %w", p.dbPath, err)
+	}
+	defer db.Close()
+	res, err := report.FromStore(ctx, db, p.period, report.Options{Service: o.service})
+	if err != nil {
+		return err
+	}
+	return writeReport(&res, p, o.out, stdout)
+}
+
+func writeReport(res *report.Result, p *reportPlan, out string, stdout io.Writer) (err error) {
+	if p.format == "csv" {
+		if err := os.MkdirAll(out, 0o750); err != nil {
+			return fmt.Errorf("report: --out %s: %w", out, err)
+		}
+		return report.WriteCSVDir(out, res, p.lang)
+	}
+	w := stdout
+	if out != "" {
+		if dir := filepath.Dir(out); dir != "." {
+			if st, serr := os.Stat(dir); serr != nil || !st.IsDir() {
+				return usagef("report: --out %s: directory %s does not exist", out, dir)
+			}
+		}
+		f, err := os.Create(out)
+		if err != nil {
+			return fmt.Errorf("report: --out: %w", err)
+		}
+		defer func() {
+			if cerr := f.Close(); cerr != nil && err == nil {
+				err = fmt.Errorf("report: --out %s: %w", out, cerr)
+			}
+		}()
+		w = f
+	}
+	switch p.format {
+	case "json":
+		return report.WriteJSON(w, res)
+	case "html":
+		return report.WriteHTML(w, res, p.lang)
+	default:
+		return report.WriteText(w, res, p.lang)
+	}
+}
+
+// firstLine keeps an error to one line: a configuration with several
+// problems says how many more there are (`helpline serve` lists them all).
+func firstLine(err error) string {
+	var es config.Errors
+	if errors.As(err, &es) && len(es) > 1 {
+		return fmt.Sprintf("%s (and %d more problems)", es[0], len(es)-1)
+	}
+	first, _, _ := strings.Cut(err.Error(), "\n")
+	return first
+}
