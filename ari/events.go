@@ -268,13 +268,16 @@ func (e *Events) warnBacklog(s *Subscription, n int, overflow bool) {
 // run dials, reads until the socket dies, and redials, until Close.
 func (e *Events) run(ctx context.Context) {
 	defer close(e.done)
-	attempt := 0 // failed or short-lived connections since the last stable one
+	// failures counts failed dials and short-lived sockets since the last
+	// stable socket; it drives the backoff. dials counts the dials since
+	// the socket was lost, reported as Reconnected.Attempts.
+	failures, dials := 0, 0
 	var lostAt time.Time
 	cause := ""
 	connectedOnce := false
 	for ctx.Err() == nil {
-		if attempt > 0 {
-			if d := e.opts.Backoff(attempt); d > 0 {
+		if failures > 0 {
+			if d := e.opts.Backoff(failures); d > 0 {
 				select {
 				case <-e.clock.After(d):
 				case <-ctx.Done():
@@ -282,33 +285,35 @@ func (e *Events) run(ctx context.Context) {
 				}
 			}
 		}
-		attempt++
+		dials++
 		conn, err := e.dial(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
+			failures++
 			e.stats.dialFailures.Add(1)
 			ev := e.log.Warn()
 			if errors.Is(err, ErrUnauthorized) {
 				ev = e.log.Error()
 			}
-			ev.Err(err).Int("attempt", attempt).Msg("event WebSocket dial failed")
+			ev.Err(err).Int("attempt", dials).Msg("event WebSocket dial failed")
 			continue
 		}
 		openedAt := e.clock.Now()
 		e.setState(StateConnected)
 		if connectedOnce {
 			e.stats.reconnects.Add(1)
-			e.log.Info().Int("attempts", attempt).Dur("down", openedAt.Sub(lostAt)).Msg("event WebSocket reconnected")
+			down := openedAt.Sub(lostAt)
+			e.log.Info().Int("attempts", dials).Dur("down", down).Msg("event WebSocket reconnected")
 			e.hub.dispatch(&Reconnected{
 				Header:   Header{Type: TypeReconnected, Application: e.cfg.Application, Timestamp: Time{openedAt}},
-				Attempts: attempt, Down: openedAt.Sub(lostAt), Cause: cause,
+				Attempts: dials, Down: down, Cause: cause,
 			}, true)
 		} else {
 			e.log.Info().Msg("event WebSocket connected")
 		}
-		connectedOnce = true
+		connectedOnce, dials = true, 0
 		replaced, err := e.read(ctx, conn)
 		if ctx.Err() != nil {
 			return
@@ -324,16 +329,13 @@ func (e *Events) run(ctx context.Context) {
 		e.setState(StateReconnecting)
 		e.log.Warn().Err(err).Msg("event WebSocket lost; redialling")
 		// A socket that lived a while resets the backoff; one that died at
-		// once keeps climbing it, so a server that accepts and drops cannot
-		// make us spin.
+		// once keeps climbing it, so a server that accepts and drops at
+		// once cannot make us spin. Either way the first redial waits
+		// Backoff(1), in case Asterisk is restarting.
 		if lostAt.Sub(openedAt) >= 5*time.Second {
-			attempt = 0
+			failures = 0
 		}
-		if attempt == 0 {
-			attempt = 1
-			// first redial after a stable connection: wait Backoff(1) too,
-			// in case Asterisk is restarting.
-		}
+		failures++
 	}
 }
 

@@ -127,7 +127,7 @@ func mustSub(t *testing.T) func(*ari.Subscription, error) *ari.Subscription {
 	}
 }
 
-func traceEventBodies(t *testing.T, file string) []string {
+func traceEventBodies(t testing.TB, file string) []string {
 	t.Helper()
 	var out []string
 	for _, l := range readTrace(t, filepath.Join(tracesDir(t), file)) {
@@ -279,7 +279,7 @@ func TestEventsReconnectAfterDrop(t *testing.T) {
 		if !ok {
 			t.Fatalf("after the drop got %T, want *ari.Reconnected", ev)
 		}
-		if rc.Attempts < 2 || rc.Application != "helpline" || rc.Timestamp.IsZero() || rc.Cause == "" {
+		if rc.Attempts < 2 || rc.Down < 0 || rc.Application != "helpline" || rc.Timestamp.IsZero() || rc.Cause == "" {
 			t.Errorf("Reconnected %+v", rc)
 		}
 	}
@@ -428,8 +428,12 @@ func TestEventsPingTimeoutReconnects(t *testing.T) {
 	}
 	clock.Advance(10 * time.Second)
 	fa.next(t) // the ping went unanswered, the socket was dropped and redialled
-	if ev := recv(t, all); ev.EventType() != ari.TypeReconnected {
-		t.Fatalf("got %s, want Reconnected", ev.EventType())
+	rc, ok := recv(t, all).(*ari.Reconnected)
+	if !ok {
+		t.Fatal("want Reconnected after the ping timeout")
+	}
+	if rc.Attempts != 1 || rc.Cause == "" {
+		t.Errorf("Reconnected %+v: want the first redial to have worked, with a cause", rc)
 	}
 }
 
