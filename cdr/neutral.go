@@ -100,12 +100,31 @@ type NeutralOptions struct {
 // Records. Raw numbers are hashed as soon as a line is decoded and are
 // never kept, returned or put in an error.
 type NeutralReader struct {
-	br   *bufio.Reader
-	gz   *gzip.Reader
+	src  *lineSource
 	h    *callerid.Hasher
 	opts NeutralOptions
-	line int
 	err  error // sticky: I/O or gzip error, or io.EOF
+}
+
+// lineSource splits a neutral file, plain or gzipped, into lines.
+type lineSource struct {
+	br   *bufio.Reader
+	gz   *gzip.Reader
+	line int
+}
+
+func newLineSource(r io.Reader) (*lineSource, error) {
+	br := bufio.NewReaderSize(r, MaxNeutralLine)
+	s := &lineSource{br: br}
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("cdr: gzip: %w", err)
+		}
+		s.gz = gz
+		s.br = bufio.NewReaderSize(gz, MaxNeutralLine)
+	}
+	return s, nil
 }
 
 // NewNeutralReader reads neutral lines from r, hashing numbers with h.
@@ -114,21 +133,15 @@ func NewNeutralReader(r io.Reader, h *callerid.Hasher, opts NeutralOptions) (*Ne
 	if h == nil {
 		return nil, errors.New("cdr: NewNeutralReader needs a callerid.Hasher")
 	}
-	br := bufio.NewReaderSize(r, MaxNeutralLine)
-	d := &NeutralReader{br: br, h: h, opts: opts}
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		gz, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("cdr: gzip: %w", err)
-		}
-		d.gz = gz
-		d.br = bufio.NewReaderSize(gz, MaxNeutralLine)
+	src, err := newLineSource(r)
+	if err != nil {
+		return nil, err
 	}
-	return d, nil
+	return &NeutralReader{src: src, h: h, opts: opts}, nil
 }
 
 // Line returns the number of the line last read (1-based).
-func (d *NeutralReader) Line() int { return d.line }
+func (d *NeutralReader) Line() int { return d.src.line }
 
 // Read returns the next record. At the end of the input it returns
 // io.EOF. A bad line yields a *LineError (whose cause has code EINVALID)
@@ -141,7 +154,7 @@ func (d *NeutralReader) Read() (Record, error) {
 		if d.err != nil {
 			return Record{}, d.err
 		}
-		line, err := d.readLine()
+		line, err := d.src.next()
 		if err != nil {
 			var le *LineError
 			if errors.As(err, &le) {
@@ -155,10 +168,10 @@ func (d *NeutralReader) Read() (Record, error) {
 		}
 		rec, unknown, err := decodeNeutral(line, d.h, d.opts.AllowUnknownKeys)
 		if err != nil {
-			return Record{}, &LineError{Line: d.line, Err: err}
+			return Record{}, &LineError{Line: d.src.line, Err: err}
 		}
 		if len(unknown) > 0 && d.opts.OnUnknownKeys != nil {
-			d.opts.OnUnknownKeys(d.line, unknown)
+			d.opts.OnUnknownKeys(d.src.line, unknown)
 		}
 		if rec.Service == "" {
 			rec.Service = d.opts.Service
@@ -167,9 +180,9 @@ func (d *NeutralReader) Read() (Record, error) {
 	}
 }
 
-// readLine returns the next line without its end, nil for a blank line,
+// next returns the next line without its end, nil for a blank line,
 // a *LineError for an over-long line (which it skips), or the read error.
-func (d *NeutralReader) readLine() ([]byte, error) {
+func (d *lineSource) next() ([]byte, error) {
 	line, err := d.br.ReadSlice('\n')
 	if len(line) == 0 && err != nil {
 		if err == io.EOF {
@@ -202,7 +215,9 @@ func (d *NeutralReader) readLine() ([]byte, error) {
 
 // Close releases the gzip reader, if any. It does not close the
 // underlying reader.
-func (d *NeutralReader) Close() error {
+func (d *NeutralReader) Close() error { return d.src.close() }
+
+func (d *lineSource) close() error {
 	if d.gz != nil {
 		return d.gz.Close()
 	}
