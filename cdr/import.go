@@ -103,6 +103,9 @@ func Import(ctx context.Context, s Store, src io.Reader, h *callerid.Hasher, opt
 			defer wg.Done()
 			defer workers.Done()
 			for b := range raw {
+				if ctx.Err() != nil {
+					return
+				}
 				b.decode(h, opts.AllowUnknownKeys)
 				select {
 				case decoded <- b:
@@ -234,6 +237,9 @@ func readBatches(ctx context.Context, src *lineSource, out chan<- *batch) error 
 	seq := 0
 	b := &batch{seq: seq}
 	send := func() bool {
+		if ctx.Err() != nil {
+			return false
+		}
 		select {
 		case out <- b:
 			seq++
@@ -249,8 +255,8 @@ func readBatches(ctx context.Context, src *lineSource, out chan<- *batch) error 
 		switch {
 		case err == io.EOF:
 			b.last = src.line
-			if len(b.items) > 0 || b.last > 0 {
-				send()
+			if !send() {
+				return ctx.Err()
 			}
 			return nil
 		case errors.As(err, &le):

@@ -84,7 +84,7 @@ func TestImportCapsListing(t *testing.T) {
 
 func TestImportProgressAndUnknownKeysInOrder(t *testing.T) {
 	var b strings.Builder
-	const n = 3000 // several batches
+	const n = 2100 // three batches
 	for i := range n {
 		fmt.Fprintf(&b, `{"id":"o%d","direction":"outbound","arrived_at":"2025-06-02T09:00:00Z","outcome":"busy","operator":"op1","callee":"+3906%08d","ended_at":"2025-06-02T09:00:05Z","extra%d":1}`+"\n", i, i, i%2)
 	}
@@ -125,7 +125,7 @@ func TestImportProgressAndUnknownKeysInOrder(t *testing.T) {
 
 func TestImportCancelledStoresNothing(t *testing.T) {
 	var b strings.Builder
-	for i := range 5000 {
+	for i := range 2100 {
 		fmt.Fprintf(&b, `{"id":"o%d","direction":"outbound","arrived_at":"2025-06-02T09:00:00Z","outcome":"busy","operator":"op1","callee":"+390612345678","ended_at":"2025-06-02T09:00:05Z"}`+"\n", i)
 	}
 	s := memory.New()
