@@ -273,11 +273,13 @@ func (w *world) joinBridge(b *bridge, c *channel) {
 			w.emit(&ari.ChannelConnectedLine{Channel: m.snap()})
 			if o := m.other; o != nil && o.run != nil && !o.gone {
 				o2, cid := o, m.connected
-				o.run.deferUpdate(func() {
-					if !o2.gone {
-						o2.caller = cid
-						w.callerIDEvent(o2)
-					}
+				o.run.deferUpdate(update{
+					apply: func() { o2.caller = cid },
+					announce: func() {
+						if !o2.gone {
+							w.callerIDEvent(o2)
+						}
+					},
 				})
 			}
 		}

@@ -153,6 +153,7 @@ func (w *world) placeCall(from, to string, opts CallOptions) (*Call, error) {
 			return nil, fmt.Errorf("aritest: no extension %q in dialplan context %q", to, ctxName)
 		}
 		c1, c2 := w.newLocalPair(to, ctxName, "", opts.ChannelID)
+		c1.dialed = true
 		c1.dp = ari.DialplanCEP{Context: ctxName, Exten: to, Priority: 1}
 		c2.dp = ari.DialplanCEP{Context: ctxName, Exten: to, Priority: 1}
 		c2.pbx = true
@@ -162,7 +163,7 @@ func (w *world) placeCall(from, to string, opts CallOptions) (*Call, error) {
 		w.emit(&ari.ChannelCreated{Channel: c2.snap()})
 		c1.dp.AppName, c1.dp.AppData = "AppDial2", "(Outgoing Line)"
 		w.emit(&ari.ChannelDialplan{Channel: c1.snap(), DialplanApp: "AppDial2", DialplanAppData: "(Outgoing Line)"})
-		w.emit(&ari.Dial{DialStatus: "", Forward: "", DialString: to + "@" + ctxName, Peer: c1.snap()})
+		w.emitDial(ari.Dial{DialStatus: "", Forward: "", DialString: to + "@" + ctxName, Peer: c1.snap()})
 		sctx := opts.ScriptContext
 		if sctx == "" {
 			sctx = "sim"

@@ -44,9 +44,12 @@ type channel struct {
 	cur       *playback // the playback occupying the control queue
 	rec       *liveRecording
 
-	run  *dpRun       // dialplan running on the channel
-	pbx  bool         // the dialplan resumes after Stasis (not an originated channel)
-	orig *origination // an originate dialing this channel
+	run *dpRun // dialplan running on the channel
+	pbx bool   // the dialplan resumes after Stasis (not an originated channel)
+	// dialed: created by a dial (an originate, the ;1 half of a Local
+	// call); its snapshots show app_dial's AppDial2 outside of Stasis.
+	dialed bool
+	orig   *origination // an originate dialing this channel
 	// onAnswer runs when the channel is answered (a Local caller's ;1
 	// half starts its script).
 	onAnswer func()
@@ -73,8 +76,6 @@ func (c *channel) snap() ari.Channel {
 		CreationTime: ari.Time{Time: c.created}, Language: c.language,
 	}
 }
-
-func (c *channel) snapPtr() *ari.Channel { s := c.snap(); return &s }
 
 func (c *channel) inStasis() bool { return c.stasisApp != nil }
 
@@ -152,8 +153,10 @@ func (w *world) leaveStasis(c *channel) {
 	}
 	w.emit(&ari.StasisEnd{Channel: c.snap()})
 	c.stasisApp = nil
-	w.setVar(c, "STASISSTATUS", "SUCCESS")
+	// A channel that entered Stasis from the dialplan is followed only
+	// while in Stasis: the app does not see what comes after StasisEnd.
 	a.unfollow(c, subStasis)
+	w.setVar(c, "STASISSTATUS", "SUCCESS")
 }
 
 // hangupRequest describes a ChannelHangupRequest.
@@ -276,6 +279,14 @@ func (w *world) destroy(c *channel, cause, techCause int) {
 	c.ctl.flush()
 	if c.run != nil {
 		c.run.stop()
+	}
+	// What the final snapshot shows as the application: a dialed channel
+	// (originated, or the ;1 half a dial created) is back in app_dial's
+	// "(Outgoing Line)"; a channel that ran dialplan shows none.
+	if c.dialed {
+		c.dp.AppName, c.dp.AppData = "AppDial2", "(Outgoing Line)"
+	} else {
+		c.dp.AppName, c.dp.AppData = "", ""
 	}
 	ev := &ari.ChannelDestroyed{Cause: cause, CauseTxt: causeText(cause), Channel: c.snap()}
 	if techCause != 0 {
@@ -595,8 +606,12 @@ type dpRun struct {
 	// waiting is set while Wait() runs: connected-line updates apply at
 	// once then, and otherwise at the start of the next application.
 	waiting bool
-	pending []func()
+	pending []update
 }
+
+// update is a change queued for a channel's thread: apply changes the
+// channel, announce raises its event.
+type update struct{ apply, announce func() }
 
 func (r *dpRun) stop() {
 	r.stopped = true
@@ -627,13 +642,17 @@ func (r *dpRun) next(d time.Duration) {
 	r.timer = r.w.s.after(d, r.exec)
 }
 
-// deferUpdate runs fn when the channel's thread next services its frames.
-func (r *dpRun) deferUpdate(fn func()) {
+// deferUpdate applies u when the channel's thread next services its
+// frames: at once during Wait(), else when the next application starts,
+// whose ChannelDialplan already shows the change and precedes u's event
+// (queue_moh_then_bridge_operator: Wait(4) then ChannelCallerId).
+func (r *dpRun) deferUpdate(u update) {
 	if r.waiting {
-		fn()
+		u.apply()
+		u.announce()
 		return
 	}
-	r.pending = append(r.pending, fn)
+	r.pending = append(r.pending, u)
 }
 
 func (r *dpRun) expand(s string) string {
@@ -676,10 +695,13 @@ func (r *dpRun) exec() {
 	}
 	a := r.apps[r.prio-1]
 	data := r.expand(a.Data)
+	for _, u := range r.pending {
+		u.apply()
+	}
 	c.dp = ari.DialplanCEP{Context: r.context, Exten: r.exten, Priority: int64(r.prio), AppName: a.Name, AppData: data}
 	w.emit(&ari.ChannelDialplan{Channel: c.snap(), DialplanApp: a.Name, DialplanAppData: data})
-	for _, fn := range r.pending {
-		fn()
+	for _, u := range r.pending {
+		u.announce()
 	}
 	r.pending = nil
 	switch a.Name {

@@ -46,7 +46,7 @@ func (w *world) originateAnswered(o *origination) {
 		return
 	}
 	w.setState(c, ari.ChannelStateUp)
-	w.emit(&ari.Dial{DialStatus: "ANSWER", Forward: "", DialString: o.dialstring, Peer: c.snap()})
+	w.emitDial(ari.Dial{DialStatus: "ANSWER", Forward: "", DialString: o.dialstring, Peer: c.snap()})
 	if c.kind == kindPJSIP {
 		c.media, c.continuous = true, true
 	}
@@ -105,7 +105,7 @@ func (w *world) answer(c *channel) {
 		}
 		w.setState(o, ari.ChannelStateUp)
 		if o.half == 1 {
-			w.emit(&ari.Dial{DialStatus: "ANSWER", Forward: "", DialString: c.dp.Exten + "@" + c.dp.Context, Peer: o.snap()})
+			w.emitDial(ari.Dial{DialStatus: "ANSWER", Forward: "", DialString: c.dp.Exten + "@" + c.dp.Context, Peer: o.snap()})
 			w.localInUse(o)
 		}
 		if fn := o.onAnswer; fn != nil {
@@ -128,7 +128,7 @@ func (w *world) indicateRinging(c *channel) {
 	}
 	w.setState(o, ari.ChannelStateRinging)
 	if o.orig != nil {
-		w.emit(&ari.Dial{DialStatus: "RINGING", Forward: "", DialString: o.orig.dialstring, Peer: o.snap()})
+		w.emitDial(ari.Dial{DialStatus: "RINGING", Forward: "", DialString: o.orig.dialstring, Peer: o.snap()})
 	}
 }
 
@@ -164,7 +164,7 @@ func (w *world) localBusy(c2 *channel, cause int) {
 		c2.state = ari.ChannelStateBusy
 		w.emit(&ari.ChannelStateChange{Channel: c2.snap()})
 	}
-	w.emit(&ari.Dial{DialStatus: dialStatus(cause), Forward: "", DialString: o.dialstring, Peer: c1.snap()})
+	w.emitDial(ari.Dial{DialStatus: dialStatus(cause), Forward: "", DialString: o.dialstring, Peer: c1.snap()})
 	w.emitHangupRequest(c2, hangupRequest{cause: 0, hasCause: true})
 	w.destroy(c1, 0, 0)
 	if cause != 34 {
@@ -188,7 +188,7 @@ func (w *world) localFailBeforeAnswer(c2 *channel, cause int) {
 	w.emitHangupRequest(c2, hangupRequest{cause: 16, hasCause: true, soft: true})
 	w.emitHangupRequest(c1, hangupRequest{cause: cause, hasCause: true})
 	w.destroy(c2, cause, 0)
-	w.emit(&ari.Dial{DialStatus: dialStatus(cause), Forward: "", DialString: o.dialstring, Peer: c1.snap()})
+	w.emitDial(ari.Dial{DialStatus: dialStatus(cause), Forward: "", DialString: o.dialstring, Peer: c1.snap()})
 	w.destroy(c1, cause, 0)
 }
 
@@ -230,7 +230,7 @@ func (w *world) cancelOriginate(o *origination, cause int) {
 	}
 	w.emitHangupRequest(c, hangupRequest{cause: 32, hasCause: true, soft: true})
 	if o.dialed {
-		w.emit(&ari.Dial{DialStatus: "NOANSWER", Forward: "", DialString: o.dialstring, Peer: c.snap()})
+		w.emitDial(ari.Dial{DialStatus: "NOANSWER", Forward: "", DialString: o.dialstring, Peer: c.snap()})
 	}
 	if c.kind == kindLocal && c.other != nil && !c.other.gone {
 		c2 := c.other
@@ -266,7 +266,7 @@ func (w *world) startPhone(o *origination, ep *endpoint) {
 		}
 		call.ringing = true
 		w.setState(c, ari.ChannelStateRinging)
-		w.emit(&ari.Dial{DialStatus: "RINGING", Forward: "", DialString: o.dialstring, Peer: c.snap()})
+		w.emitDial(ari.Dial{DialStatus: "RINGING", Forward: "", DialString: o.dialstring, Peer: c.snap()})
 		p := ep.Phone
 		ring := p.RingFor
 		if ring == 0 {
@@ -338,7 +338,7 @@ func (w *world) phoneReject(call *Call, status int) error {
 	c.hangingUp = true
 	call.finish(ByCaller, cause)
 	w.emitHangupRequest(c, hangupRequest{cause: cause, hasCause: true, techCause: status})
-	w.emit(&ari.Dial{DialStatus: dialStatus(cause), Forward: "", DialString: o.dialstring, Peer: c.snap()})
+	w.emitDial(ari.Dial{DialStatus: dialStatus(cause), Forward: "", DialString: o.dialstring, Peer: c.snap()})
 	w.destroy(c, cause, status)
 	return nil
 }
@@ -518,6 +518,7 @@ func (s *Server) originate(rq *request, create bool) response {
 			return response{status: 500, body: map[string]string{"error": "Allocation failed"}}
 		}
 		c = w.newPJSIP(resource, id, ari.ChannelStateDown)
+		c.dialed = true
 		c.protocolID = w.newUUID()
 		c.dp = ari.DialplanCEP{Context: ep.Context, Exten: "s", Priority: 1, AppName: "AppDial2", AppData: "(Outgoing Line)"}
 		o.dialstring = resource
@@ -531,6 +532,7 @@ func (s *Server) originate(rq *request, create bool) response {
 			ctx = "default"
 		}
 		c1, c2 := w.newLocalPair(exten, ctx, id, otherID)
+		c1.dialed = true
 		c1.dp = ari.DialplanCEP{Context: ctx, Exten: exten, Priority: 1, AppName: "AppDial2", AppData: "(Outgoing Line)"}
 		c2.dp = ari.DialplanCEP{Context: ctx, Exten: exten, Priority: 1}
 		c2.pbx = true
@@ -614,7 +616,7 @@ func (w *world) dial(o *origination, hasCID bool, cid ari.CallerID, vars []strin
 		for _, k := range vars {
 			w.setVar(c, k, c.vars[k])
 		}
-		w.emit(&ari.Dial{DialStatus: "", Forward: "", DialString: o.dialstring, Peer: c.snap()})
+		w.emitDial(ari.Dial{DialStatus: "", Forward: "", DialString: o.dialstring, Peer: c.snap()})
 		w.startPhone(o, w.endpoint(c.endpoint))
 	case kindLocal:
 		c2 := c.other
@@ -634,7 +636,7 @@ func (w *world) dial(o *origination, hasCID bool, cid ari.CallerID, vars []strin
 			w.destroy(c, 0, 0)
 			return
 		}
-		w.emit(&ari.Dial{DialStatus: "", Forward: "", DialString: o.dialstring, Peer: c.snap()})
+		w.emitDial(ari.Dial{DialStatus: "", Forward: "", DialString: o.dialstring, Peer: c.snap()})
 		w.startDialplan(c2, c.dp.Context, c.dp.Exten, nil)
 	}
 }

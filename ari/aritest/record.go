@@ -24,7 +24,6 @@ type liveRecording struct {
 	silenceStats bool // talking/silence durations are reported (maxSilenceSeconds set)
 	timers       []*action
 	release      func()
-	paused       bool
 	muted        bool
 	stored       *storedRecording
 	duration     time.Duration

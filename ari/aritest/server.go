@@ -477,13 +477,13 @@ func newRequest(r *http.Request, path map[string]string, body []byte) (*request,
 	trimmed := strings.TrimSpace(string(body))
 	if trimmed != "" && trimmed != "null" {
 		if !strings.HasPrefix(trimmed, "{") {
-			return nil, errors.New("Request body is not a JSON object")
+			return nil, badBody("Request body is not a JSON object")
 		}
 		dec := json.NewDecoder(strings.NewReader(trimmed))
 		dec.UseNumber()
 		var obj map[string]json.RawMessage
 		if err := dec.Decode(&obj); err != nil {
-			return nil, errors.New("Failed to parse request body as JSON")
+			return nil, badBody("Failed to parse request body as JSON")
 		}
 		keys := make([]string, 0, len(obj))
 		for k := range obj {
@@ -531,22 +531,22 @@ func decodeVariables(raw json.RawMessage) (map[string]string, []string, error) {
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	tok, err := dec.Token()
 	if err != nil {
-		return nil, nil, errors.New("Failed to parse variables")
+		return nil, nil, badBody("Failed to parse variables")
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, nil, errors.New("Variables must be a JSON object")
+		return nil, nil, badBody("Variables must be a JSON object")
 	}
 	vars := map[string]string{}
 	var order []string
 	for dec.More() {
 		kt, err := dec.Token()
 		if err != nil {
-			return nil, nil, errors.New("Failed to parse variables")
+			return nil, nil, badBody("Failed to parse variables")
 		}
 		k, _ := kt.(string)
 		var v any
 		if err := dec.Decode(&v); err != nil {
-			return nil, nil, errors.New("Failed to parse variables")
+			return nil, nil, badBody("Failed to parse variables")
 		}
 		var sv string
 		switch x := v.(type) {
@@ -567,6 +567,12 @@ func decodeVariables(raw json.RawMessage) (map[string]string, []string, error) {
 }
 
 func (rq *request) param(k string) string { return rq.params[k] }
+
+// badBody is a request body Asterisk would refuse with 400; its text is
+// the message of the {"message": ...} body, capitalised as Asterisk's.
+type badBody string
+
+func (e badBody) Error() string { return string(e) }
 
 // response is what a handler answers.
 type response struct {

@@ -73,9 +73,9 @@ func (w *world) init(s *Server) {
 type sub uint8
 
 const (
-	subStasis   sub = 1 << iota // in the app's Stasis
-	subOriginate                // originated by the app: followed until destroyed
-	subExplicit                 // POST /applications/{app}/subscription
+	subStasis    sub = 1 << iota // in the app's Stasis
+	subOriginate                 // originated by the app: followed until destroyed
+	subExplicit                  // POST /applications/{app}/subscription
 )
 
 type app struct {
@@ -214,6 +214,9 @@ func (w *world) emit(ev ari.Event) {
 	h.Timestamp = ari.Time{Time: w.s.now()}
 	h.AsteriskID = w.s.cfg.AsteriskID
 	le := LoggedEvent{Time: w.s.now(), Event: ev}
+	if d, ok := ev.(dialEvent); ok {
+		le.Event = d.Dial
+	}
 	for _, a := range w.appOrder {
 		if a.sock == nil || !a.wants(ev) {
 			continue
@@ -232,9 +235,31 @@ func (w *world) emit(ev ari.Event) {
 	w.s.logf("event %s %v -> %v", h.Type, ev.Refs(), le.Apps)
 }
 
+// dialEvent writes a Dial as Asterisk does: with "forward":"" even when
+// empty (ari.Dial omits an empty Forward).
+type dialEvent struct{ *ari.Dial }
+
+func (d dialEvent) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(d.Dial)
+	if err != nil || d.Forward != "" {
+		return b, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	m["forward"] = json.RawMessage(`""`)
+	return json.Marshal(m)
+}
+
+func (w *world) emitDial(d ari.Dial) { w.emit(dialEvent{&d}) }
+
 // eventTypeName is the "type" of a generated event struct: its Go name,
 // which the generator keeps equal to the schema's model name.
 func eventTypeName(ev ari.Event) string {
+	if _, ok := ev.(dialEvent); ok {
+		return "Dial"
+	}
 	t := fmt.Sprintf("%T", ev)
 	return t[strings.LastIndexByte(t, '.')+1:]
 }
