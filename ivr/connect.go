@@ -202,6 +202,9 @@ func (s *session) connect(ctx context.Context, o queue.Offer, leg Leg) (bool, er
 		return true, nil
 	}
 	s.stopMOH(ctx)
+	// The talk starts when the bridge is asked for: that is when the
+	// engine joins the two (the request returns once they are joined).
+	connected := s.now().UTC()
 	br, err := s.call.Bridge(ctx, leg)
 	if err != nil {
 		s.hangupLeg(ctx, leg)
@@ -230,7 +233,7 @@ func (s *session) connect(ctx context.Context, o queue.Offer, leg Leg) (bool, er
 		s.f.disp.Kick()
 		return false, nil
 	}
-	s.rec.ConnectedAt = s.now().UTC()
+	s.rec.ConnectedAt = connected
 	s.rec.Operator = o.OperatorID
 	s.rec.Outcome = cdr.Answered
 	log.Info().Msg("connected")

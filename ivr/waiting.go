@@ -246,6 +246,17 @@ func (s *session) wait(ctx context.Context, offers <-chan queue.Offer) (step, er
 			// Any other key means nothing here: discarded.
 		case o := <-offers:
 			stopAnn()
+			// A key the caller pressed before the offer came wins over
+			// it: leaving the queue voids the offer.
+			for {
+				d, ok := s.pollDigit()
+				if !ok {
+					break
+				}
+				if cfg.VoicemailDigit != 0 && d == cfg.VoicemailDigit {
+					return stepVoicemail, nil
+				}
+			}
 			ended, err := s.ring(ctx, o)
 			if err != nil || ended {
 				return stepDone, err
