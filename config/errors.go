@@ -3,6 +3,7 @@ package config
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
@@ -15,7 +16,7 @@ type Error struct {
 	// File is the name of the file as given to Load or Parse.
 	File string
 	// Line is the 1-based line the problem is on; 0 when the problem
-	// concerns the file as a whole.
+	// concerns the file as a whole (a required key that is missing).
 	Line int
 	// Path is the dotted key path, with list indexes in brackets
 	// (languages.fr.hours[0].from); empty for syntax errors.
@@ -69,10 +70,17 @@ func (es Errors) Unwrap() []error {
 const maxErrors = 100
 
 // sorted orders the problems by line, keeping the order they were found in
-// for problems on the same line, and caps their number.
+// for problems on the same line, puts the problems of the file as a whole
+// (missing keys, line 0) last, and caps their number.
 func (es Errors) sorted() Errors {
 	out := slices.Clone(es)
-	slices.SortStableFunc(out, func(a, b *Error) int { return cmp.Compare(a.Line, b.Line) })
+	key := func(e *Error) int {
+		if e.Line == 0 {
+			return math.MaxInt
+		}
+		return e.Line
+	}
+	slices.SortStableFunc(out, func(a, b *Error) int { return cmp.Compare(key(a), key(b)) })
 	if len(out) > maxErrors {
 		extra := len(out) - maxErrors
 		out = append(out[:maxErrors], &Error{File: out[0].File, Msg: fmt.Sprintf("%d more problems not shown; fix the ones above first", extra)})

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"slices"
 	"strings"
 )
 
@@ -54,10 +53,6 @@ func (id PromptID) placeholders() []string {
 		return []string{"minutes"}
 	}
 	return nil
-}
-
-func (id PromptID) known() bool {
-	return slices.Contains(CallerPrompts(), id) || slices.Contains(OperatorPrompts(), id)
 }
 
 // Prompt is one thing to say: a sound for the engine to play (an ARI media
