@@ -43,6 +43,10 @@ type Redis struct {
 
 	mu    sync.RWMutex
 	langs []string // sorted; a subset of the server's langs set
+	// keys and pre cache layout(nil) for langs: the hot path builds no
+	// key strings.
+	keys []string
+	pre  []any
 }
 
 var _ Queue = (*Redis)(nil)
@@ -70,7 +74,7 @@ func NewRedis(c redis.UniversalClient, o RedisOptions) (*Redis, error) {
 			return nil, err
 		}
 	}
-	r.langs = sortedUnion(nil, o.Languages)
+	r.setLangs(sortedUnion(nil, o.Languages))
 	return r, nil
 }
 
@@ -92,11 +96,24 @@ func sortedUnion(a, b []string) []string {
 // languages known plus need.
 func (r *Redis) layout(need []string) ([]string, []any) {
 	r.mu.RLock()
-	langs := r.langs
+	langs, keys, pre := r.langs, r.keys, r.pre
 	r.mu.RUnlock()
-	if len(need) > 0 {
-		langs = sortedUnion(langs, need)
+	for _, l := range need {
+		if !slices.Contains(langs, l) {
+			return r.buildLayout(sortedUnion(langs, need))
+		}
 	}
+	return keys, pre
+}
+
+// setLangs replaces the language list and its cached layout; r.mu must be
+// held by the caller or r not yet shared.
+func (r *Redis) setLangs(langs []string) {
+	r.langs = langs
+	r.keys, r.pre = r.buildLayout(langs)
+}
+
+func (r *Redis) buildLayout(langs []string) ([]string, []any) {
 	keys := make([]string, 0, 5+2*len(langs))
 	keys = append(keys, r.base+":calls", r.base+":ops", r.base+":offers", r.base+":wrapups", r.base+":langs")
 	args := make([]any, 0, 2+len(langs)+6)
@@ -113,7 +130,9 @@ func (r *Redis) layout(need []string) ([]string, []any) {
 func (r *Redis) run(ctx context.Context, op string, s *redis.Script, need []string, args ...any) (any, error) {
 	for attempt := 0; ; attempt++ {
 		keys, pre := r.layout(need)
-		res, err := s.Run(ctx, r.c, keys, append(pre, args...)...).Result()
+		argv := make([]any, 0, len(pre)+len(args))
+		argv = append(append(argv, pre...), args...)
+		res, err := s.Run(ctx, r.c, keys, argv...).Result()
 		if err == nil || errors.Is(err, redis.Nil) {
 			if len(need) > 0 {
 				r.learn(need)
@@ -131,8 +150,13 @@ func (r *Redis) run(ctx context.Context, op string, s *redis.Script, need []stri
 
 func (r *Redis) learn(langs []string) {
 	r.mu.Lock()
-	r.langs = sortedUnion(r.langs, langs)
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	for _, l := range langs {
+		if !slices.Contains(r.langs, l) {
+			r.setLangs(sortedUnion(r.langs, langs))
+			return
+		}
+	}
 }
 
 func (r *Redis) reloadLangs(ctx context.Context) error {
@@ -142,7 +166,7 @@ func (r *Redis) reloadLangs(ctx context.Context) error {
 	}
 	slices.Sort(ls)
 	r.mu.Lock()
-	r.langs = ls
+	r.setLangs(ls)
 	r.mu.Unlock()
 	r.log.Debug().Strs("languages", ls).Msg("queue: reloaded language list from Redis")
 	return nil
