@@ -281,13 +281,3 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
-
-// language returns the configured language with code, if any.
-func (c Config) language(code string) (Language, bool) {
-	for _, l := range c.Languages {
-		if l.Code == code {
-			return l, true
-		}
-	}
-	return Language{}, false
-}

@@ -93,6 +93,7 @@ func (s *session) ring(ctx context.Context, o queue.Offer) (ended bool, err erro
 	for {
 		select {
 		case r := <-res:
+			guard.Stop()
 			return s.rang(ctx, o, r.leg, r.err, false)
 		case <-guard.Chan():
 			cancel()

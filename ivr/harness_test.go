@@ -190,6 +190,7 @@ type harness struct {
 	mu      sync.Mutex
 	results map[string]chan result
 	runDone chan struct{}
+	stopRun context.CancelFunc
 }
 
 type option func(*harness)
@@ -237,6 +238,7 @@ func newHarness(t *testing.T, start time.Time, opts ...option) *harness {
 	}
 	h.flow = h.newFlow(h.cfg)
 	runCtx, stopRun := context.WithCancel(ctx)
+	h.stopRun = stopRun
 	go func() {
 		defer close(h.runDone)
 		_ = h.flow.Run(runCtx)
@@ -408,6 +410,19 @@ func (h *harness) awaitQueue(what string, cond func(queue.Snapshot) bool) {
 		case <-events:
 		case <-h.ctx.Done():
 			h.t.Fatalf("%s: never happened; queue %+v", what, snap)
+		}
+	}
+}
+
+// eventually polls cond (for state that signals no event, such as a
+// metric) until it holds or the test's deadline passes.
+func (h *harness) eventually(what string, cond func() bool) {
+	h.t.Helper()
+	for !cond() {
+		select {
+		case <-h.ctx.Done():
+			h.t.Fatalf("%s: never happened", what)
+		case <-time.After(time.Millisecond):
 		}
 	}
 }
