@@ -57,7 +57,7 @@ func TestBrokenFiles(t *testing.T) {
 			`:11: ivr.menu_tries: must be at least 1`,
 			`:12: ivr.digit_timeout: must be greater than 0`,
 			`:13: ivr.max_wait: "-5m" is negative; durations are 0 or more`,
-			`:14: ivr.voicemail_digit: "12" is not one key (0-9, * or #)`,
+			`:14: ivr.voicemail_digit: "12" is not one key (0-9, * or #; "" turns voicemail off)`,
 			`:16: queue.ring_timeout: must be greater than 0`,
 			`:17: queue.wrap_up: "-30s" is negative; durations are 0 or more`,
 			`:18: queue.longest_wait_alert: "2 minutes" is not a duration (e.g. 90s, 15m, 2h, 30d)`,
@@ -140,7 +140,8 @@ func TestBrokenFiles(t *testing.T) {
 			`:17: prompts.it.queue_enter.sound: "helpline/it/hold" is not an ARI media URI (sound:…, recording:…, tone:…, digits:…, number:…)`,
 			`:18: prompts.it.unavailable: says nothing; give a text, a sound or both`,
 			`:19: prompts.it.queue_wait: {digit} cannot be filled in: this prompt knows {minutes}`,
-			`:20: prompts.sq: there are no built-in prompts for "sq"; write these under prompts.sq: welcome, queue_enter, queue_position, queue_wait, voicemail_offer, voicemail_record, voicemail_saved, unavailable`,
+			`:20: prompts.it.queue_position.sound[1]: {minutes} cannot be filled in: this prompt knows {position}`,
+			`:22: prompts.sq: there are no built-in prompts for "sq"; write these under prompts.sq: welcome, invalid_choice, queue_enter, queue_position, queue_wait, voicemail_offer, voicemail_record, voicemail_saved, unavailable`,
 		}},
 		{"postgres", []string{
 			`:8: cdr.dsn: missing: driver postgres needs a connection string, e.g. postgres://helpline@db/helpline`,

@@ -149,7 +149,8 @@ type IVR struct {
 	// AnnounceInterval is how often position and expected wait are
 	// announced; 0 announces them once, on entry (default 60s).
 	AnnounceInterval time.Duration
-	// VoicemailDigit, pressed while waiting, leaves a message (default 9).
+	// VoicemailDigit, pressed while waiting, leaves a message (default 9;
+	// "" turns voicemail off).
 	VoicemailDigit string
 	// VoicemailMaxLength caps a message (default 3m).
 	VoicemailMaxLength time.Duration

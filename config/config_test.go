@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -61,7 +62,12 @@ func TestExample(t *testing.T) {
 		{"cdr", c.CDR, def.CDR},
 		{"http", c.HTTP, def.HTTP},
 		{"queue", c.Queue, def.Queue},
-		{"blacklist", c.Blacklist, def.Blacklist},
+		{"blacklist.rejection", c.Blacklist.Rejection, def.Blacklist.Rejection},
+		{"blacklist.message.text", c.Blacklist.Message.Text, def.Blacklist.Message.Text},
+		{"blacklist.message.sound", strings.Join(c.Blacklist.Message.Sound, " "), strings.Join(def.Blacklist.Message.Sound, " ")},
+		{"blacklist.flags_threshold", c.Blacklist.FlagsThreshold, def.Blacklist.FlagsThreshold},
+		{"blacklist.window", c.Blacklist.Window, def.Blacklist.Window},
+		{"blacklist.block_duration", c.Blacklist.BlockDuration, def.Blacklist.BlockDuration},
 		{"trunk.dial", c.Trunk.Dial, def.Trunk.Dial},
 		{"ivr.menu_tries", c.IVR.MenuTries, def.IVR.MenuTries},
 		{"ivr.digit_timeout", c.IVR.DigitTimeout, def.IVR.DigitTimeout},
@@ -87,11 +93,16 @@ func TestExample(t *testing.T) {
 	if got := c.Prompt("it", PromptWelcome).Text; !strings.Contains(got, "1522") {
 		t.Errorf("it welcome = %q, want the example's override", got)
 	}
-	if got := c.Prompt("fr", PromptMenu); got.Text != "Pour le français, tapez {digit}." || got.Sound != "sound:helpline/fr/menu" {
+	if got := c.Prompt("fr", PromptMenu); got.Text != "Pour le français, tapez {digit}." ||
+		!slices.Equal(got.Media(map[string]string{"digit": "3"}), []string{"sound:helpline/fr/menu", "digits:3"}) {
 		t.Errorf("fr menu = %+v, want the built-in", got)
 	}
-	if got := c.Prompt("en", PromptMenu); got.Sound != "" {
-		t.Errorf("en menu set as plain text has sound %q, want none", got.Sound)
+	if got := c.Prompt("en", PromptMenu).Media(map[string]string{"digit": "2"}); !slices.Equal(got, []string{"sound:custom/for-english-press", "digits:2"}) {
+		t.Errorf("en menu media = %q, want the example's", got)
+	}
+	wait := c.Prompt("ar", PromptQueueWait).Media(map[string]string{"minutes": "4"})
+	if !slices.Equal(wait, []string{"sound:helpline/ar/queue_wait", "number:4", "sound:helpline/ar/minutes"}) {
+		t.Errorf("ar queue_wait media = %q", wait)
 	}
 }
 
@@ -109,12 +120,20 @@ func TestEveryPrompt(t *testing.T) {
 		}
 		for _, id := range ids {
 			p := c.Prompt(l.Code, id)
-			if p.Text == "" && p.Sound == "" {
+			if p.Text == "" && len(p.Sound) == 0 {
 				t.Errorf("%s %s: empty", l.Code, id)
 			}
+			for _, s := range append([]string{p.Text}, p.Sound...) {
+				for _, name := range placeholdersIn(s) {
+					if !slices.Contains(id.placeholders(), name) {
+						t.Errorf("%s %s: %q has unknown {%s}", l.Code, id, s, name)
+					}
+				}
+			}
+			// A placeholder in the text is said by the sound too.
 			for _, name := range placeholdersIn(p.Text) {
-				if !slices.Contains(id.placeholders(), name) {
-					t.Errorf("%s %s: built-in text has unknown {%s}", l.Code, id, name)
+				if !slices.ContainsFunc(p.Sound, func(s string) bool { return strings.Contains(s, "{"+name+"}") }) && len(p.Sound) > 0 {
+					t.Errorf("%s %s: text says {%s} but the sound %q does not", l.Code, id, name, p.Sound)
 				}
 			}
 		}
@@ -356,5 +375,25 @@ func TestSmallHelpers(t *testing.T) {
 	got := c.Prompt("it", PromptQueuePosition).Expand(map[string]string{"position": "3"})
 	if got != "La tua posizione in coda è 3." {
 		t.Errorf("Expand = %q", got)
+	}
+}
+
+// TestExampleDocumentsEveryKey checks example.yaml, the key reference,
+// mentions every key the loader accepts, so a new key cannot be added
+// without its documentation.
+func TestExampleDocumentsEveryKey(t *testing.T) {
+	d := newDecoder("example.yaml")
+	d.document(ExampleYAML(), defaults())
+	if len(d.errs) > 0 {
+		t.Fatal(d.errs)
+	}
+	if len(d.known) < 60 {
+		t.Fatalf("only %d keys seen; did the walk skip sections?", len(d.known))
+	}
+	text := string(ExampleYAML())
+	for key := range d.known {
+		if !regexp.MustCompile(`\b` + regexp.QuoteMeta(key) + `\b`).MatchString(text) {
+			t.Errorf("example.yaml does not mention the key %q", key)
+		}
 	}
 }

@@ -39,6 +39,9 @@ type decoder struct {
 	// decoded is set once the document's top level was a mapping, i.e. the
 	// file is a configuration at all and semantic checks make sense.
 	decoded bool
+	// known collects every key name a visited mapping accepts; a test uses
+	// it to check that example.yaml documents every key.
+	known map[string]bool
 	// prompts are the prompts set in the file, before defaults: they can
 	// only be checked once the languages are known.
 	prompts map[string]map[PromptID]Prompt
@@ -51,6 +54,7 @@ func newDecoder(file string) *decoder {
 		lines:   map[string]int{},
 		bad:     map[string]bool{},
 		budget:  200_000,
+		known:   map[string]bool{},
 		prompts: map[string]map[PromptID]Prompt{},
 	}
 }
@@ -288,6 +292,9 @@ func (d *decoder) entries(n *yaml.Node, path string, fn func(k *yaml.Node, name 
 // names of secrets that must not be written in clear (password, hmac_key):
 // they get an error saying what to write instead.
 func (d *decoder) mapping(n *yaml.Node, path string, f fields, secrets ...string) {
+	for k := range f {
+		d.known[k] = true
+	}
 	d.entries(n, path, func(k *yaml.Node, name string, v *yaml.Node, p string) {
 		if h, ok := f[name]; ok {
 			d.lines[p] = k.Line
@@ -767,7 +774,7 @@ func (d *decoder) queue(n *yaml.Node, path string, q *Queue) {
 func (d *decoder) blacklist(n *yaml.Node, path string, b *Blacklist) {
 	d.mapping(n, path, fields{
 		"rejection":       func(v *yaml.Node, p string) { d.setString((*string)(&b.Rejection))(v, p) },
-		"message":         func(v *yaml.Node, p string) { d.prompt(v, p, &b.Message) },
+		"message":         func(v *yaml.Node, p string) { d.prompt(v, p, nil, &b.Message) },
 		"flags_threshold": d.setInt(&b.FlagsThreshold),
 		"window":          d.setDuration(&b.Window),
 		"block_duration":  d.setDuration(&b.BlockDuration),
@@ -822,8 +829,7 @@ func (d *decoder) promptSets(n *yaml.Node, path string) {
 		for _, id := range slices.Concat(CallerPrompts(), OperatorPrompts()) {
 			f[string(id)] = func(v *yaml.Node, p string) {
 				var pr Prompt
-				if d.prompt(v, p, &pr) {
-					d.checkPlaceholders(id, pr.Text, p)
+				if d.prompt(v, p, id.placeholders(), &pr) {
 					set[id] = pr
 				}
 			}
@@ -832,8 +838,10 @@ func (d *decoder) promptSets(n *yaml.Node, path string) {
 	})
 }
 
-// prompt decodes a prompt: a plain string (the text) or {text, sound}.
-func (d *decoder) prompt(n *yaml.Node, path string, dst *Prompt) bool {
+// prompt decodes a prompt: a plain string (the text) or {text, sound},
+// where sound is one media URI or a list of them. allowed are the
+// placeholders the prompt may use.
+func (d *decoder) prompt(n *yaml.Node, path string, allowed []string, dst *Prompt) bool {
 	r := d.resolve(n)
 	if r == nil {
 		return false
@@ -847,38 +855,58 @@ func (d *decoder) prompt(n *yaml.Node, path string, dst *Prompt) bool {
 		pr.Text = s
 	} else {
 		d.mapping(r, path, fields{
-			"text":  d.setString(&pr.Text),
-			"sound": d.setString(&pr.Sound),
+			"text": d.setString(&pr.Text),
+			"sound": func(v *yaml.Node, p string) {
+				if sv := d.resolve(v); sv != nil && sv.Kind == yaml.ScalarNode && sv.ShortTag() != "!!null" {
+					if s, ok := d.str(sv, p); ok {
+						pr.Sound = []string{s}
+					}
+					return
+				}
+				d.setStrings(&pr.Sound)(v, p)
+			},
 		})
 		if d.refused(path) || d.hasRefusedChild(path) {
 			return false
 		}
 	}
-	if strings.TrimSpace(pr.Text) == "" && strings.TrimSpace(pr.Sound) == "" {
+	if strings.TrimSpace(pr.Text) == "" && len(pr.Sound) == 0 {
 		d.fail(r, path, "says nothing; give a text, a sound or both")
 		return false
 	}
-	if pr.Sound != "" && !soundURI.MatchString(pr.Sound) {
-		d.fail(r, join(path, "sound"), "%q is not an ARI media URI (sound:…, recording:…, tone:…, digits:…, number:…)", truncate(pr.Sound))
-		return false
+	ok := d.checkPlaceholders(pr.Text, allowed, path)
+	for i, uri := range pr.Sound {
+		p := join(path, "sound")
+		if d.set(index(p, i)) { // written as a list
+			p = index(p, i)
+		}
+		if !soundURI.MatchString(uri) {
+			d.failPath(p, "%q is not an ARI media URI (sound:…, recording:…, tone:…, digits:…, number:…)", truncate(uri))
+			ok = false
+			continue
+		}
+		ok = d.checkPlaceholders(uri, allowed, p) && ok
 	}
-	*dst = pr
-	return true
+	if ok {
+		*dst = pr
+	}
+	return ok
 }
 
 var soundURI = regexp.MustCompile(`^(sound|recording|tone|digits|number|characters):\S+$`)
 
-// checkPlaceholders refuses {names} a prompt's text cannot fill.
-func (d *decoder) checkPlaceholders(id PromptID, text, path string) {
-	allowed := id.placeholders()
-	for _, name := range placeholdersIn(text) {
-		if !slices.Contains(allowed, name) {
-			if len(allowed) == 0 {
-				d.failPath(path, "{%s} cannot be filled in: this prompt takes no placeholders", truncate(name))
-			} else {
-				d.failPath(path, "{%s} cannot be filled in: this prompt knows {%s}", truncate(name), strings.Join(allowed, "}, {"))
-			}
-			return
+// checkPlaceholders refuses {names} in s that the prompt cannot fill.
+func (d *decoder) checkPlaceholders(s string, allowed []string, path string) bool {
+	for _, name := range placeholdersIn(s) {
+		if slices.Contains(allowed, name) {
+			continue
 		}
+		if len(allowed) == 0 {
+			d.failPath(path, "{%s} cannot be filled in: this prompt takes no placeholders", truncate(name))
+		} else {
+			d.failPath(path, "{%s} cannot be filled in: this prompt knows {%s}", truncate(name), strings.Join(allowed, "}, {"))
+		}
+		return false
 	}
+	return true
 }

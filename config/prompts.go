@@ -11,6 +11,7 @@ type PromptID string
 const (
 	PromptWelcome         PromptID = "welcome"         // greeting before the menu
 	PromptMenu            PromptID = "menu"            // one menu entry: {digit}
+	PromptInvalidChoice   PromptID = "invalid_choice"  // after a wrong or missing key
 	PromptQueueEnter      PromptID = "queue_enter"     // on entering the queue
 	PromptQueuePosition   PromptID = "queue_position"  // {position}, 1 = next
 	PromptQueueWait       PromptID = "queue_wait"      // {minutes}, rounded up
@@ -32,7 +33,7 @@ const (
 
 // CallerPrompts lists the prompts every language needs.
 func CallerPrompts() []PromptID {
-	return []PromptID{PromptWelcome, PromptMenu, PromptQueueEnter, PromptQueuePosition, PromptQueueWait,
+	return []PromptID{PromptWelcome, PromptMenu, PromptInvalidChoice, PromptQueueEnter, PromptQueuePosition, PromptQueueWait,
 		PromptVoicemailOffer, PromptVoicemailRecord, PromptVoicemailSaved, PromptUnavailable}
 }
 
@@ -55,25 +56,40 @@ func (id PromptID) placeholders() []string {
 	return nil
 }
 
-// Prompt is one thing to say: a sound for the engine to play (an ARI media
-// URI such as sound:helpline/it/welcome) and the text it says, used where
-// no sound exists (logs, the demo, a future text-to-speech). At least one
-// of the two is set.
+// Prompt is one thing to say: the media the engine plays, in order (ARI
+// media URIs such as sound:helpline/it/welcome or number:{position}), and
+// the text they say, used where no recording exists (logs, the demo, a
+// future text-to-speech). At least one of the two is set. Both may hold
+// the prompt's placeholders; Expand and Media fill them in.
 type Prompt struct {
 	Text  string
-	Sound string
+	Sound []string
 }
 
 // Expand returns the text with each {name} replaced by values[name].
 func (p Prompt) Expand(values map[string]string) string {
+	return expand(p.Text, values)
+}
+
+// Media returns the media URIs with each {name} replaced by values[name],
+// e.g. ["sound:helpline/it/queue_position", "number:3"].
+func (p Prompt) Media(values map[string]string) []string {
+	out := make([]string, len(p.Sound))
+	for i, s := range p.Sound {
+		out[i] = expand(s, values)
+	}
+	return out
+}
+
+func expand(s string, values map[string]string) string {
 	if len(values) == 0 {
-		return p.Text
+		return s
 	}
 	pairs := make([]string, 0, 2*len(values))
 	for k, v := range values {
 		pairs = append(pairs, "{"+k+"}", v)
 	}
-	return strings.NewReplacer(pairs...).Replace(p.Text)
+	return strings.NewReplacer(pairs...).Replace(s)
 }
 
 // placeholdersIn returns the {names} in s, in order.
@@ -94,13 +110,26 @@ func placeholdersIn(s string) []string {
 }
 
 // builtinPrompt returns the built-in prompt, if texts (from builtinTexts)
-// has one for the language.
+// has one for the language. Its sound is the recording
+// sound:helpline/<lang>/<id>; where the prompt has a placeholder, the
+// recording says the words before it and the engine says the value
+// (digits:{digit}, number:{position}), so that changing a menu digit
+// needs no new recording.
 func builtinPrompt(texts map[string]map[PromptID]string, lang string, id PromptID) (Prompt, bool) {
 	text, ok := texts[lang][id]
 	if !ok {
 		return Prompt{}, false
 	}
-	return Prompt{Text: text, Sound: "sound:helpline/" + lang + "/" + string(id)}, true
+	sound := []string{"sound:helpline/" + lang + "/" + string(id)}
+	switch id {
+	case PromptMenu, PromptVoicemailOffer:
+		sound = append(sound, "digits:{digit}")
+	case PromptQueuePosition:
+		sound = append(sound, "number:{position}")
+	case PromptQueueWait:
+		sound = append(sound, "number:{minutes}", "sound:helpline/"+lang+"/minutes")
+	}
+	return Prompt{Text: text, Sound: sound}, true
 }
 
 // builtinRejectMessage is what a blacklisted caller hears when
@@ -109,7 +138,7 @@ func builtinPrompt(texts map[string]map[PromptID]string, lang string, id PromptI
 func builtinRejectMessage() Prompt {
 	return Prompt{
 		Text:  "Questo numero al momento non può raggiungere il servizio. In caso di pericolo chiama il 112.",
-		Sound: "sound:helpline/it/rejected",
+		Sound: []string{"sound:helpline/it/rejected"},
 	}
 }
 
@@ -122,6 +151,7 @@ func builtinTexts() map[string]map[PromptID]string {
 		"it": {
 			PromptWelcome:           "Grazie per aver chiamato il servizio antiviolenza e antistalking. La chiamata è gratuita e anonima.",
 			PromptMenu:              "Per l'italiano, premi {digit}.",
+			PromptInvalidChoice:     "Scelta non valida.",
 			PromptQueueEnter:        "Tutte le operatrici sono impegnate. Resta in linea: ti risponderemo appena possibile.",
 			PromptQueuePosition:     "La tua posizione in coda è {position}.",
 			PromptQueueWait:         "L'attesa stimata è di circa {minutes} minuti.",
@@ -139,6 +169,7 @@ func builtinTexts() map[string]map[PromptID]string {
 		"en": {
 			PromptWelcome:           "Thank you for calling the anti-violence and anti-stalking helpline. This call is free and anonymous.",
 			PromptMenu:              "For English, press {digit}.",
+			PromptInvalidChoice:     "That is not a valid choice.",
 			PromptQueueEnter:        "All our operators are busy. Please stay on the line: we will answer as soon as possible.",
 			PromptQueuePosition:     "You are number {position} in the queue.",
 			PromptQueueWait:         "The expected wait is about {minutes} minutes.",
@@ -156,6 +187,7 @@ func builtinTexts() map[string]map[PromptID]string {
 		"fr": {
 			PromptWelcome:           "Merci d'avoir appelé le service d'écoute contre les violences et le harcèlement. L'appel est gratuit et anonyme.",
 			PromptMenu:              "Pour le français, tapez {digit}.",
+			PromptInvalidChoice:     "Choix non valide.",
 			PromptQueueEnter:        "Toutes nos opératrices sont occupées. Restez en ligne : nous vous répondrons dès que possible.",
 			PromptQueuePosition:     "Vous êtes en position {position} dans la file d'attente.",
 			PromptQueueWait:         "L'attente estimée est d'environ {minutes} minutes.",
@@ -173,6 +205,7 @@ func builtinTexts() map[string]map[PromptID]string {
 		"es": {
 			PromptWelcome:           "Gracias por llamar al servicio contra la violencia y el acoso. La llamada es gratuita y anónima.",
 			PromptMenu:              "Para español, pulse {digit}.",
+			PromptInvalidChoice:     "Opción no válida.",
 			PromptQueueEnter:        "Todas nuestras operadoras están ocupadas. No cuelgue: le atenderemos lo antes posible.",
 			PromptQueuePosition:     "Su posición en la cola es la número {position}.",
 			PromptQueueWait:         "El tiempo de espera estimado es de unos {minutes} minutos.",
@@ -190,6 +223,7 @@ func builtinTexts() map[string]map[PromptID]string {
 		"ar": {
 			PromptWelcome:           "شكرًا لاتصالك بخط المساعدة لمناهضة العنف والملاحقة. المكالمة مجانية ومجهولة الهوية.",
 			PromptMenu:              "للعربية، اضغط {digit}.",
+			PromptInvalidChoice:     "اختيار غير صالح.",
 			PromptQueueEnter:        "جميع الموظفات مشغولات حاليًا. يرجى البقاء على الخط، سنرد عليك في أقرب وقت ممكن.",
 			PromptQueuePosition:     "ترتيبك في قائمة الانتظار هو {position}.",
 			PromptQueueWait:         "مدة الانتظار المتوقعة حوالي {minutes} دقيقة.",
@@ -207,6 +241,7 @@ func builtinTexts() map[string]map[PromptID]string {
 		"de": {
 			PromptWelcome:           "Danke für Ihren Anruf beim Hilfetelefon gegen Gewalt und Stalking. Der Anruf ist kostenlos und anonym.",
 			PromptMenu:              "Für Deutsch drücken Sie die {digit}.",
+			PromptInvalidChoice:     "Ungültige Auswahl.",
 			PromptQueueEnter:        "Alle Beraterinnen sind im Gespräch. Bitte bleiben Sie in der Leitung: wir melden uns so bald wie möglich.",
 			PromptQueuePosition:     "Sie sind an Position {position} in der Warteschlange.",
 			PromptQueueWait:         "Die voraussichtliche Wartezeit beträgt etwa {minutes} Minuten.",

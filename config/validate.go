@@ -252,8 +252,8 @@ func (d *decoder) checkIVR(c *Config) {
 	positive("digit_timeout", i.DigitTimeout)
 	positive("max_wait", i.MaxWait)
 	positive("voicemail_max_length", i.VoicemailMaxLength)
-	if !dialable.MatchString(i.VoicemailDigit) || len(i.VoicemailDigit) != 1 {
-		d.failPath("ivr.voicemail_digit", "%q is not one key (0-9, * or #)", truncate(i.VoicemailDigit))
+	if i.VoicemailDigit != "" && (!dialable.MatchString(i.VoicemailDigit) || len(i.VoicemailDigit) != 1) {
+		d.failPath("ivr.voicemail_digit", "%q is not one key (0-9, * or #; \"\" turns voicemail off)", truncate(i.VoicemailDigit))
 	}
 	if i.RecordingsDir == "" {
 		d.failPath("ivr.recordings_dir", "is empty; give a path")
