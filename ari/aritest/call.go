@@ -510,7 +510,7 @@ func mapBy(by string) string {
 	switch by {
 	case "app":
 		return string(ByApp)
-	case "caller", "self":
+	case "caller":
 		return string(ByCaller)
 	}
 	return string(ByNetwork)

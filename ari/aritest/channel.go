@@ -469,14 +469,8 @@ type Dialplan map[string]Context
 func DefaultDialplan() Dialplan {
 	return Dialplan{
 		"from-pstn": {
-			"800123456": {
-				{"NoOp", "PSTN call to the helpline"},
-				{"Set", "CALLERID(num)=${CALLER_NUM}"},
-				{"Set", "CALLERID(name)=${CALLER_NAME}"},
-				{"Set", "CHANNEL(language)=${CALLER_LANG}"},
-				{"Stasis", "helpline,inbound"},
-				{"Hangup", ""},
-			},
+			"800123456": pstnEntry,
+			"_X.":       pstnEntry, // any other number, for tests
 		},
 		"from-sip": {
 			"_X.": {
@@ -518,6 +512,17 @@ func DefaultDialplan() Dialplan {
 			"unallocated": {{"Hangup", "1"}},
 		},
 	}
+}
+
+// pstnEntry is [from-pstn]: the simulated PSTN sets the caller id and the
+// language before Stasis, as the recording's dialplan did.
+var pstnEntry = Extension{
+	{"NoOp", "PSTN call to the helpline"},
+	{"Set", "CALLERID(num)=${CALLER_NUM}"},
+	{"Set", "CALLERID(name)=${CALLER_NAME}"},
+	{"Set", "CHANNEL(language)=${CALLER_LANG}"},
+	{"Stasis", "helpline,inbound"},
+	{"Hangup", ""},
 }
 
 // lookup finds the extension exten of context ctx, exact names first.
@@ -815,5 +820,9 @@ func (w *world) selfHangup(c *channel, cause int) {
 		w.localFailBeforeAnswer(c, cause)
 		return
 	}
-	w.hangup(c, hangupRequest{cause: cause, hasCause: true, soft: true}, cause, "self")
+	by := string(ByNetwork)
+	if p := c.party; p != nil && p.side == c && p.side != p.ch {
+		by = string(ByCaller) // the caller's script, or the called Local target
+	}
+	w.hangup(c, hangupRequest{cause: cause, hasCause: true, soft: true}, cause, by)
 }

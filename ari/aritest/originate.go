@@ -151,7 +151,7 @@ func dialStatus(cause int) string {
 func (w *world) localBusy(c2 *channel, cause int) {
 	c1 := c2.other
 	if c1 == nil || c1.orig == nil || c1.gone {
-		w.hangup(c2, hangupRequest{cause: cause, hasCause: true, soft: true}, cause, "self")
+		w.hangup(c2, hangupRequest{cause: cause, hasCause: true, soft: true}, cause, string(ByNetwork))
 		return
 	}
 	o := c1.orig
@@ -253,14 +253,15 @@ func (w *world) cancelOriginate(o *origination, cause int) {
 // ---- softphones being called ----
 
 // startPhone plays the PJSIP endpoint's part once the INVITE is out: 180
-// Ringing at once, then its final answer.
+// Ringing at once (1 ms later in the traces; at the same instant here, so
+// a test on a fake clock sees it without advancing), then its final answer.
 func (w *world) startPhone(o *origination, ep *endpoint) {
 	c := o.c
 	call := &Call{s: w.s, ch: c, side: c, phone: &ep.Phone}
 	c.party = call
 	o.call = call
 	w.calls = append(w.calls, call)
-	w.s.after(time.Millisecond, func() {
+	w.s.after(0, func() {
 		if c.gone || c.hangingUp || c.orig != o {
 			return
 		}

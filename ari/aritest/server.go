@@ -220,6 +220,7 @@ func (s *Server) Start() error {
 func (s *Server) Close() {
 	s.lock()
 	s.closed = true
+	s.cfg.Logf = nil // the test that owned the logger may be over
 	s.w.closeAllSockets()
 	s.unlock()
 	s.stop()

@@ -391,10 +391,14 @@ func DefaultSounds() map[string]time.Duration {
 	}
 }
 
+// Missing, as the length of a sound in Config.Sounds, makes it a missing
+// file: its playback starts and fails at once, as on Asterisk.
+const Missing time.Duration = -1
+
 // soundLength says how long a sound plays and whether the file exists.
 func (s *Server) soundLength(name string) (time.Duration, bool) {
 	if d, ok := s.cfg.Sounds[name]; ok {
-		return d, true
+		return d, d >= 0
 	}
 	if s.cfg.StrictSounds {
 		return 0, false

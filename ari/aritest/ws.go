@@ -108,7 +108,9 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if closed {
-			_ = conn.Close(websocket.StatusNormalClosure, "")
+			// The server is closing: cut the socket rather than wait for
+			// the client's half of a close handshake.
+			_ = conn.CloseNow()
 			s.detach(wc)
 			return
 		}
