@@ -1,6 +1,138 @@
-// Package ivr is the inbound call flow of the helpline, engine-neutral:
-// blacklist, welcome, language menu, queue with music and announcements,
-// voicemail, ringing operators and the talk, down to the one CDR each call
-// leaves. It drives a Call (engine.go) that ari-app implements on Asterisk
-// and esl-bridge on FreeSWITCH, so both engines run exactly one flow.
+// Package ivr is the helpline's inbound call flow, engine-neutral: from the
+// moment a caller reaches the app to the one CDR their call leaves. It
+// drives a Call (engine.go) that ari-app implements on Asterisk and
+// esl-bridge on FreeSWITCH, so both engines run exactly the same flow,
+// and tests run it on the in-memory network of package ivrtest.
+//
+// A person in danger is on every call. Two rules shape everything here:
+// a caller is never dropped because of us (a failing blacklist, queue
+// store, prompt or bridge degrades the call, it does not end it), and a
+// raw number never goes further than Identifier.Identify (logs and CDRs
+// carry the caller's Identity).
+//
+// # The flow
+//
+//	caller enters the app (Flow.Handle)
+//	  │ ring (180) while we look the caller up
+//	  ├─ withheld? ─── yes ──────────────────────────────┐ (never checked)
+//	  ├─ Blocklist.Blocked(hash) ── error / timeout ─────┤ Fallback=true, counted
+//	  ├─ blocked ─→ busy 17 │ congestion 34 (no answer)  │
+//	  │             │ answer, message, hang up ─→ blacklisted
+//	  ▼                                                  ▼
+//	answer ─→ welcome (a key stops it) ─→ language menu (only languages open
+//	  now; N tries; then the default) ── caller hangs up ─→ welcome_hangup
+//	  ▼
+//	queue of the language: Enqueue, music on hold, announcements ──────────┐
+//	  │  Dispatcher: Assign → Offer → this call rings the operator         │
+//	  │    no answer / busy / rejected → operator auto-paused,             │
+//	  │      caller keeps their place, next operator                       │
+//	  │    answered → Answered, music off, bridge ─→ answered              │
+//	  │      talk until either side hangs up; Finish with wrap-up          │
+//	  ├─ voicemail key → leave, beep, record (kept) ─→ voicemail           │
+//	  ├─ max wait / nobody with the skill / store down ─→ unanswered       │
+//	  └─ caller hangs up (ringing leg cancelled, offer voided) ─→ abandoned│
+//	                                                                       ▼
+//	exactly one cdr.Record, written at the end, retried, never dropped
+//
+// # Outcomes
+//
+// Every call ends in exactly one outcome, set by the step that ends it:
+//
+//   - blacklisted: the Blocklist said so (withheld callers never are).
+//     Busy and congestion modes reject without answering; message mode
+//     answers, plays Prompts.Blocked and hangs up.
+//   - welcome_hangup: the caller hung up before entering a queue (before
+//     the answer, during the welcome or the menu).
+//   - answered: the bridge with an operator went up. ConnectedAt is the
+//     moment the bridge was requested; HangupBy says who ended the talk.
+//   - abandoned: the caller hung up in the queue, also while an operator's
+//     phone rang (the leg is cancelled, the operator stays available), and
+//     also after choosing voicemail but before the recording started.
+//   - voicemail: a message was recorded (Record's name in the CDR; the
+//     recording is kept by the engine, ivr never deletes it).
+//   - unanswered: nobody could answer: max wait (from the queue entry,
+//     kept across re-adoption), nobody logged in with the language's skill
+//     (paused operators count as logged in: they may come back), the
+//     queue store refused the call, or the engine could not answer it.
+//     The caller hears Prompts.Unanswered before the hang-up.
+//
+// Nobody with the skill: with NoOperatorGrace 0 the check is made once on
+// queue entry and the call ends at once; otherwise it is made every grace
+// period and the call ends when two checks in a row found nobody, so a
+// shift change (one operator logging out as the next logs in) does not
+// send callers away.
+//
+// # DTMF rules
+//
+// Keys arrive at any time, garbage included ('A'–'D', '*', '#', repeats,
+// bytes no phone sends). The rules:
+//
+//  1. Only the sixteen DTMF keys exist (Digit.Valid); anything else the
+//     engine hands over is dropped without a trace.
+//  2. Keys mean something only at a listening point: the welcome, the
+//     menu, and the queue. Each listening point starts with an empty
+//     buffer, so a key never leaks from one step into the next (the rest
+//     of a menu burst does not become a voicemail request; the '#' that
+//     ends a recording does nothing).
+//  3. At a listening point the first valid key decides; the keys after it
+//     are discarded. A burst ("123*#ABCD0") is one press.
+//  4. The welcome is interrupted by any valid key. If the key is the menu
+//     key of a language open now, it is the choice and the menu is
+//     skipped; otherwise the menu plays, and that key did not cost a try.
+//  5. In the menu, any key that is not an open language's key (a closed
+//     language's key, 'A'–'D', '*', '#') is a wrong try, and so is
+//     silence for MenuTimeout after the prompts. After MenuTries wrong
+//     tries the caller gets the default language. Keys pressed during the
+//     "invalid choice" prompt are discarded. With only one language open
+//     there is no menu.
+//  6. In the queue only VoicemailDigit means something; other keys are
+//     discarded. A key already pressed when an offer arrives wins over
+//     the offer (leaving the queue voids it). While an operator's phone
+//     rings, and during the talk and the recording, keys are discarded.
+//
+// Buffering is the adapter's: Call.DTMF must never block the engine's
+// event loop, so it is a buffered channel whose newest keys are dropped
+// (and counted) if the flow ever falls 16 keys behind.
+//
+// # Why the engine interface looks as it does
+//
+// The interface is the smallest set of blocking calls the flow needs;
+// everything that must behave the same on Asterisk and FreeSWITCH (timers,
+// DTMF meaning, retries, outcomes) lives here, everything protocol-shaped
+// (events, playback ids, Local-channel halves, SIP causes) in the
+// adapters:
+//
+//   - Blocking calls cancelled by context (Play, Record, Originate) let the
+//     flow compose them with select — barge-in is "Play in a goroutine,
+//     select on DTMF, cancel" — instead of every adapter implementing
+//     barge-in, digit collection and their timeouts twice.
+//   - Done channels, not callbacks, report hang-ups: a hang-up can happen
+//     at any moment and every wait in the flow selects on it.
+//   - The engine knows no clock (except the ring timeout and the recording
+//     limit, which both engines enforce natively): the flow's timing runs
+//     on the injected clockwork.Clock, so tests drive it with a fake clock.
+//   - Originate belongs to the Call: a leg exists for one caller, and an
+//     adapter can tag and clean it up with the call.
+//   - Rejecting an unanswered call is Hangup with a cause (busy,
+//     congestion): one method less, and exactly what ARI and ESL do.
+//   - Errors are plain errors plus two shapes the flow branches on:
+//     ErrHangup (the channel went away) and *OriginateError (the far end
+//     said no, with its Q.850 cause).
+//
+// # Concurrency
+//
+// Each call runs in its own goroutine (Handle); the node's Dispatcher runs
+// in another (Run) and hands offers to calls through a one-slot channel
+// per call. The dispatcher follows the queue's events (queue.Watcher), is
+// kicked by the flows (enqueue, ring failure, caller gone while offered),
+// woken at the end of each wrap-up by a clock timer, and ticks every
+// DispatchEvery as a safety net.
+//
+// # Restarts
+//
+// Cancelling Handle's context (the app stops) leaves a waiting call as it
+// is — queued, with music — and writes no CDR: the next process re-adopts
+// it with Resume, which keeps its queue entry (Enqueued time, place,
+// language) and writes the one CDR when the call ends. A call in talk is
+// left bridged (re-adopting talks comes later).
 package ivr
