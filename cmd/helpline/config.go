@@ -48,15 +48,39 @@ file, as 'helpline serve' would, and reports the ones that are missing
 }
 
 func checkConfig(c *cobra.Command, d *Deps, file string, secrets bool) error {
+	cfg, err := loadConfig(c, d, file)
+	if err != nil {
+		return err
+	}
+	if secrets {
+		if _, err := cfg.Secrets(d.Getenv); err != nil {
+			var se *config.SecretError
+			for _, e := range unjoin(err) {
+				if errors.As(e, &se) {
+					fmt.Fprintf(d.Stderr, "%s: %v\n", cfg.File, se)
+				}
+			}
+			return exitStatus(exitUsage)
+		}
+	}
+	_, err = fmt.Fprintf(d.Stdout, "%s: ok\n", cfg.File)
+	return err
+}
+
+// loadConfig reads the configuration file for command c ("-" reads
+// stdin). Every command that needs the configuration loads it through
+// here, so a bad file is reported the same way everywhere: each problem
+// on its own line on stderr, then exit status 2. A missing file is a
+// usage error naming it; an unreadable one a failure (status 1).
+func loadConfig(c *cobra.Command, d *Deps, file string) (*config.Config, error) {
 	var cfg *config.Config
 	var err error
 	if file == "-" {
-		file = "stdin"
 		data, rerr := io.ReadAll(d.Stdin)
 		if rerr != nil {
-			return fmt.Errorf("%sreading stdin: %w", prefix(c), rerr)
+			return nil, fmt.Errorf("%sreading stdin: %w", prefix(c), rerr)
 		}
-		cfg, err = config.Parse(file, data)
+		cfg, err = config.Parse("stdin", data)
 	} else {
 		cfg, err = config.Load(file)
 	}
@@ -66,25 +90,13 @@ func checkConfig(c *cobra.Command, d *Deps, file string, secrets bool) error {
 		for _, e := range errs {
 			fmt.Fprintln(d.Stderr, e)
 		}
-		return exitStatus(exitUsage)
+		return nil, exitStatus(exitUsage)
 	case errors.Is(err, fs.ErrNotExist):
-		return usageErrorf("%s%s: no such file", prefix(c), file)
+		return nil, usageErrorf("%s%s: no such file", prefix(c), file)
 	case err != nil:
-		return err // "config: read FILE: …"
+		return nil, err // "config: read FILE: …"
 	}
-	if secrets {
-		if _, err := cfg.Secrets(d.Getenv); err != nil {
-			var se *config.SecretError
-			for _, e := range unjoin(err) {
-				if errors.As(e, &se) {
-					fmt.Fprintf(d.Stderr, "%s: %v\n", file, se)
-				}
-			}
-			return exitStatus(exitUsage)
-		}
-	}
-	_, err = fmt.Fprintf(d.Stdout, "%s: ok\n", file)
-	return err
+	return cfg, nil
 }
 
 // unjoin lists the errors joined by errors.Join (or err alone).

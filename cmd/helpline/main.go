@@ -1,6 +1,3 @@
-// Command helpline is the switchboard's one binary: it serves calls,
-// shows the live queue, manages the blacklist, writes the report and
-// checks the configuration. See `helpline --help`.
 package main
 
 import (

@@ -162,7 +162,12 @@ func TestCLI(t *testing.T) {
 			stdout: []string{"service: \"1522\"", "de:\n    name: Deutsch", "hmac_key_env: HELPLINE_HMAC_KEY"}},
 		{name: "version", args: []string{"version"}, code: 0, stdout: []string{"helpline ", runtime.Version()}},
 		{name: "--version", args: []string{"--version"}, code: 0, stdout: []string{"helpline ", runtime.Version()}},
-		{name: "help", args: []string{"--help"}, code: 0, stdout: []string{"Usage:", "config", "version"}},
+		{name: "help", args: []string{"--help"}, code: 0, stdout: []string{"Usage:", "config", "report", "version"}},
+		// Commands from other files follow the same rules.
+		{name: "report bad value", args: []string{"report", "--format", "pdf"}, code: 2,
+			stderr: []string{`helpline: report: invalid --format "pdf": want text, json, html or csv (see 'helpline report --help')`}},
+		{name: "report extra argument", args: []string{"report", "q3"}, code: 2,
+			stderr: []string{`helpline: unknown command "q3" for "helpline report" (see 'helpline report --help')`}},
 		{name: "help command", args: []string{"help", "config", "check"}, code: 0,
 			stdout: []string{"FILE:LINE: key.path: what is wrong", "--secrets"}},
 		{name: "completion", args: []string{"completion", "bash"}, code: 0, stdout: []string{"bash completion V2 for helpline"}},
@@ -205,7 +210,7 @@ func TestEveryCommand(t *testing.T) {
 		}
 	}
 	walk(newRootCmd(&Deps{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}, Getenv: func(string) string { return "" }}))
-	if len(paths) < 5 {
+	if len(paths) < 6 {
 		t.Fatalf("only %d commands found: %q", len(paths), paths)
 	}
 	for _, path := range paths {

@@ -83,6 +83,7 @@ start from 'helpline config example'.`,
 		newConfigCmd(d),
 		newVersionCmd(d),
 		newCompletionCmd(d),
+		newReportCmd(),
 	)
 
 	root.SetHelpCommand(newHelpCmd())
