@@ -42,7 +42,7 @@ func TestBrokenFiles(t *testing.T) {
 		}},
 		{"wrong_types", []string{
 			`:1: service: expected a string, got a list`,
-			`:6: privacy: expected a mapping of keys, got "HELPLINE_HMAC_KEY"`,
+			`:6: privacy: expected a mapping of keys, got a string`,
 			`:8: http.allow_public: expected true or false, got "yes"`,
 			`:12: ivr.menu_tries: expected a whole number, got "three"`,
 			`:13: ivr.digit_timeout: "5" is not a duration (e.g. 90s, 15m, 2h, 30d)`,
@@ -74,12 +74,17 @@ func TestBrokenFiles(t *testing.T) {
 			`:3: ari.url: must not contain credentials; set ari.username and ari.password_env or ari.password_file`,
 			`:5: ari.password: secrets must not be written in the configuration file; set password_env (the name of an environment variable) or password_file (the path of a file) instead`,
 			`:7: privacy.hmac_key: secrets must not be written in the configuration file; set hmac_key_env (the name of an environment variable) or hmac_key_file (the path of a file) instead`,
-			`:9: http.admin_token: secrets must not be written in the configuration file; set admin_token_env (the name of an environment variable) or admin_token_file (the path of a file) instead`,
-			`:11: redis.password: secrets must not be written in the configuration file; set password_env (the name of an environment variable) or password_file (the path of a file) instead`,
-			`:12: redis.password_env: is not an environment variable name (letters, digits and _, not starting with a digit)`,
-			`:15: cdr.dsn: contains a password; remove it and set cdr.password_env or cdr.password_file`,
-			`:17: cdr.password_file: set only one of password_env and password_file`,
-			`:21: operators[0].password: secrets must not be written in the configuration file; set password_env (the name of an environment variable) or password_file (the path of a file) instead`,
+			`:8: privacy.key: secrets must not be written in the configuration file; set hmac_key_env (the name of an environment variable) or hmac_key_file (the path of a file) instead`,
+			`:10: http.admin_token: secrets must not be written in the configuration file; set admin_token_env (the name of an environment variable) or admin_token_file (the path of a file) instead`,
+			`:12: redis.password: secrets must not be written in the configuration file; set password_env (the name of an environment variable) or password_file (the path of a file) instead`,
+			`:13: redis.password_env: is not an environment variable name (letters, digits and _, not starting with a digit)`,
+			`:16: cdr.dsn: contains a password; remove it and set cdr.password_env or cdr.password_file`,
+			`:18: cdr.password_file: set only one of password_env and password_file`,
+			`:22: trunk.secret: SIP credentials belong in Asterisk's pjsip.conf, not in this file`,
+			`:24: operators[0].password: SIP credentials belong in Asterisk's pjsip.conf, not in this file`,
+		}},
+		{"secret_alias", []string{
+			`:4: privacy.key: secrets must not be written in the configuration file; set hmac_key_env (the name of an environment variable) or hmac_key_file (the path of a file) instead`,
 		}},
 		{"references", []string{
 			`:2: timezone: unknown time zone "Europe/Roma"`,
@@ -191,7 +196,7 @@ func TestSecretsNeverEchoed(t *testing.T) {
 	if err == nil {
 		t.Fatal("secrets.yaml loaded without error")
 	}
-	for _, secret := range []string{"hunter2", "9f8e7d6c5b4a", "s3cr3t-token", "r3dis-pass", "pg-pass", "sip-pass"} {
+	for _, secret := range []string{"hunter2", "9f8e7d6c5b4a", "1f8e7d6c5b4a", "s3cr3t-token", "r3dis-pass", "pg-pass", "sip-pass", "trunk-pass"} {
 		if strings.Contains(err.Error(), secret) {
 			t.Errorf("errors show the secret %q:\n%v", secret, err)
 		}

@@ -39,6 +39,10 @@ type decoder struct {
 	// decoded is set once the document's top level was a mapping, i.e. the
 	// file is a configuration at all and semantic checks make sense.
 	decoded bool
+	// literal holds the sections where a secret was written in clear, so
+	// that they do not also get "password_env: missing" for the same
+	// mistake.
+	literal map[string]bool
 	// known collects every key name a visited mapping accepts; a test uses
 	// it to check that example.yaml documents every key.
 	known map[string]bool
@@ -55,6 +59,7 @@ func newDecoder(file string) *decoder {
 		bad:     map[string]bool{},
 		budget:  200_000,
 		known:   map[string]bool{},
+		literal: map[string]bool{},
 		prompts: map[string]map[PromptID]Prompt{},
 	}
 }
@@ -222,6 +227,20 @@ func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
 	return n
 }
 
+// describeAt is describe, except that under sections that hold secret
+// references it does not quote strings: `privacy: <the key itself>` must
+// not put the key in the error.
+func describeAt(n *yaml.Node, path string) string {
+	section, _, _ := strings.Cut(path, ".")
+	switch section {
+	case "ari", "redis", "cdr", "privacy", "http":
+		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" {
+			return "a string"
+		}
+	}
+	return describe(n)
+}
+
 // describe names what a node is, for "expected X, got Y" messages.
 func describe(n *yaml.Node) string {
 	switch n.Kind {
@@ -261,7 +280,7 @@ func (d *decoder) entries(n *yaml.Node, path string, fn func(k *yaml.Node, name 
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		d.fail(n, path, "expected a mapping of keys, got %s", describe(n))
+		d.fail(n, path, "expected a mapping of keys, got %s", describeAt(n, path))
 		return
 	}
 	seen := map[string]int{}
@@ -288,10 +307,25 @@ func (d *decoder) entries(n *yaml.Node, path string, fn func(k *yaml.Node, name 
 	}
 }
 
-// mapping decodes mapping n with the handlers in f. Keys in secrets are
-// names of secrets that must not be written in clear (password, hmac_key):
-// they get an error saying what to write instead.
-func (d *decoder) mapping(n *yaml.Node, path string, f fields, secrets ...string) {
+// literal maps key names that would hold a secret in clear (password,
+// hmac_key) to what to write instead.
+type literal map[string]string
+
+// sipSecret is the advice for SIP credentials, which Asterisk holds.
+func sipSecret() literal {
+	const advice = "SIP credentials belong in Asterisk's pjsip.conf, not in this file"
+	return literal{"password": advice, "secret": advice}
+}
+
+// useRef is the advice for a secret that has name_env and name_file keys.
+func useRef(name string) string {
+	return fmt.Sprintf("secrets must not be written in the configuration file; set %s_env (the name of an environment variable) or %s_file (the path of a file) instead", name, name)
+}
+
+// mapping decodes mapping n with the handlers in f. Keys in secrets would
+// hold a secret in clear: they get their advice instead of "unknown key",
+// and their value is never echoed.
+func (d *decoder) mapping(n *yaml.Node, path string, f fields, secrets literal) {
 	for k := range f {
 		d.known[k] = true
 	}
@@ -301,10 +335,9 @@ func (d *decoder) mapping(n *yaml.Node, path string, f fields, secrets ...string
 			h(v, p)
 			return
 		}
-		if slices.Contains(secrets, name) {
-			// Not also "password_env: missing": this is the same mistake.
-			d.bad[p+"_env"], d.bad[p+"_file"] = true, true
-			d.fail(k, p, "secrets must not be written in the configuration file; set %s_env (the name of an environment variable) or %s_file (the path of a file) instead", name, name)
+		if advice, ok := secrets[name]; ok {
+			d.literal[path] = true
+			d.fail(k, p, "%s", advice)
 			return
 		}
 		d.fail(k, p, "unknown key%s", suggest(name, f))
@@ -358,7 +391,7 @@ func (d *decoder) scalar(n *yaml.Node, path, want string) (*yaml.Node, bool) {
 		return nil, false
 	}
 	if n.Kind != yaml.ScalarNode {
-		d.fail(n, path, "expected %s, got %s", want, describe(n))
+		d.fail(n, path, "expected %s, got %s", want, describeAt(n, path))
 		return nil, false
 	}
 	switch n.ShortTag() {
@@ -555,7 +588,7 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 		"feature_codes": func(v *yaml.Node, p string) { d.featureCodes(v, p, c.FeatureCodes) },
 		"trunk":         func(v *yaml.Node, p string) { d.trunk(v, p, &c.Trunk) },
 		"prompts":       func(v *yaml.Node, p string) { d.promptSets(v, p) },
-	}, "password", "hmac_key")
+	}, literal{"password": useRef("ari.password"), "hmac_key": useRef("privacy.hmac_key")})
 }
 
 func (d *decoder) ari(n *yaml.Node, path string, a *ARI) {
@@ -565,7 +598,7 @@ func (d *decoder) ari(n *yaml.Node, path string, a *ARI) {
 		"username": d.setString(&a.Username),
 	}
 	d.secret(f, "password", &a.Password)
-	d.mapping(n, path, f, "password")
+	d.mapping(n, path, f, literal{"password": useRef("password")})
 }
 
 func (d *decoder) redis(n *yaml.Node, path string, r *Redis) {
@@ -575,7 +608,7 @@ func (d *decoder) redis(n *yaml.Node, path string, r *Redis) {
 		"key_prefix": d.setString(&r.KeyPrefix),
 	}
 	d.secret(f, "password", &r.Password)
-	d.mapping(n, path, f, "password")
+	d.mapping(n, path, f, literal{"password": useRef("password")})
 }
 
 func (d *decoder) cdr(n *yaml.Node, path string, c *CDR) {
@@ -586,13 +619,13 @@ func (d *decoder) cdr(n *yaml.Node, path string, c *CDR) {
 		"spool_dir": d.setPath(&c.SpoolDir),
 	}
 	d.secret(f, "password", &c.Password)
-	d.mapping(n, path, f, "password")
+	d.mapping(n, path, f, literal{"password": useRef("password")})
 }
 
 func (d *decoder) privacy(n *yaml.Node, path string, p *Privacy) {
 	f := fields{}
 	d.secret(f, "hmac_key", &p.HMACKey)
-	d.mapping(n, path, f, "hmac_key", "key")
+	d.mapping(n, path, f, literal{"hmac_key": useRef("hmac_key"), "key": useRef("hmac_key")})
 }
 
 func (d *decoder) http(n *yaml.Node, path string, h *HTTP) {
@@ -601,7 +634,7 @@ func (d *decoder) http(n *yaml.Node, path string, h *HTTP) {
 		"allow_public": d.setBool(&h.AllowPublic),
 	}
 	d.secret(f, "admin_token", &h.AdminToken)
-	d.mapping(n, path, f, "admin_token", "token")
+	d.mapping(n, path, f, literal{"admin_token": useRef("admin_token"), "token": useRef("admin_token")})
 }
 
 // languages decodes the map of language code → language. The slice is
@@ -623,7 +656,7 @@ func (d *decoder) languages(n *yaml.Node, path string, c *Config) {
 				}
 			},
 			"hours": func(v *yaml.Node, p string) { d.hours(v, p, &l.Hours) },
-		})
+		}, nil)
 		c.Languages = append(c.Languages, l)
 	})
 }
@@ -693,7 +726,7 @@ func (d *decoder) window(n *yaml.Node, path string) (Window, bool) {
 		},
 		"from": func(v *yaml.Node, p string) { w.From, from = d.timeOfDay(v, p), v },
 		"to":   func(v *yaml.Node, p string) { w.To, to = d.timeOfDay(v, p), v },
-	})
+	}, nil)
 	if d.refused(path) {
 		return w, false
 	}
@@ -756,7 +789,7 @@ func (d *decoder) ivr(n *yaml.Node, path string, i *IVR) {
 		"voicemail_max_length": d.setDuration(&i.VoicemailMaxLength),
 		"recordings_dir":       d.setPath(&i.RecordingsDir),
 		"music_on_hold":        d.setString(&i.MusicOnHold),
-	})
+	}, nil)
 }
 
 func (d *decoder) queue(n *yaml.Node, path string, q *Queue) {
@@ -768,7 +801,7 @@ func (d *decoder) queue(n *yaml.Node, path string, q *Queue) {
 		"flagged_wrap_up":         d.setDuration(&q.FlaggedWrapUp),
 		"auto_pause_on_no_answer": d.setBool(&q.AutoPauseOnNoAnswer),
 		"longest_wait_alert":      d.setDuration(&q.LongestWaitAlert),
-	})
+	}, nil)
 }
 
 func (d *decoder) blacklist(n *yaml.Node, path string, b *Blacklist) {
@@ -778,7 +811,7 @@ func (d *decoder) blacklist(n *yaml.Node, path string, b *Blacklist) {
 		"flags_threshold": d.setInt(&b.FlagsThreshold),
 		"window":          d.setDuration(&b.Window),
 		"block_duration":  d.setDuration(&b.BlockDuration),
-	})
+	}, nil)
 }
 
 func (d *decoder) operators(n *yaml.Node, path string, c *Config) {
@@ -790,7 +823,7 @@ func (d *decoder) operators(n *yaml.Node, path string, c *Config) {
 			"name":      d.setString(&o.Name),
 			"endpoint":  d.setString(&o.Endpoint),
 			"languages": d.setStrings(&o.Languages),
-		}, "password", "secret")
+		}, sipSecret())
 		c.Operators = append(c.Operators, o)
 	})
 }
@@ -808,14 +841,14 @@ func (d *decoder) featureCodes(n *yaml.Node, path string, fc FeatureCodes) {
 			}
 		}
 	}
-	d.mapping(n, path, f)
+	d.mapping(n, path, f, nil)
 }
 
 func (d *decoder) trunk(n *yaml.Node, path string, t *Trunk) {
 	d.mapping(n, path, fields{
 		"dial":      d.setString(&t.Dial),
 		"caller_id": d.setString(&t.CallerID),
-	}, "password", "secret")
+	}, sipSecret())
 }
 
 // promptSets decodes prompts: language → prompt id → prompt. Whether the
@@ -834,7 +867,7 @@ func (d *decoder) promptSets(n *yaml.Node, path string) {
 				}
 			}
 		}
-		d.mapping(v, p, f)
+		d.mapping(v, p, f, nil)
 	})
 }
 
@@ -865,7 +898,7 @@ func (d *decoder) prompt(n *yaml.Node, path string, allowed []string, dst *Promp
 				}
 				d.setStrings(&pr.Sound)(v, p)
 			},
-		})
+		}, nil)
 		if d.refused(path) || d.hasRefusedChild(path) {
 			return false
 		}

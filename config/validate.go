@@ -77,7 +77,7 @@ func (d *decoder) checkSecretRef(r SecretRef, path string, required bool) {
 	switch {
 	case r.Env != "" && r.File != "":
 		d.failPath(path+"_file", "set only one of %s_env and %s_file", lastKey(path), lastKey(path))
-	case required && !r.IsSet():
+	case required && !r.IsSet() && !d.literal[parentPath(path)]:
 		d.failPath(path+"_env", "missing: set %s_env (an environment variable) or %s_file (a file) to say where the secret is", lastKey(path), lastKey(path))
 	}
 }
@@ -314,7 +314,10 @@ func (d *decoder) checkBlacklist(b *Blacklist) {
 // both spoken by someone and defined.
 func (d *decoder) checkOperators(c *Config) {
 	if len(c.Operators) == 0 {
-		d.failPath("operators", "missing: list at least one operator ({id, name, endpoint, languages})")
+		if !d.refused("operators") {
+			d.failPath("operators", "missing: list at least one operator ({id, name, endpoint, languages})")
+		}
+		return // and not also "nobody answers in it" for every language
 	}
 	ids := map[string]int{}
 	endpoints := map[string]int{}
