@@ -107,7 +107,7 @@ func summaryCSV(res *Result, f *printer) [][]string {
 		{"talk_total_seconds", l.talkTotal, secs(res.Talk.Total)},
 		{"talk_average_seconds", l.talkAverage, avgTalk},
 		{"talk_calls", l.answered, itoa(res.Talk.Calls)},
-		{"wait_average_seconds", l.secWait, opt(round1(res.Wait.AverageSeconds), res.Wait.Known)},
+		{"wait_average_seconds", l.waitAverage, opt(round1(res.Wait.AverageSeconds), res.Wait.Known)},
 		{"wait_calls", l.answered, itoa(res.Wait.Calls)},
 		{"previous_from", "", res.Previous.Period.From.Format(dateLayout)},
 		{"previous_to_exclusive", "", res.Previous.Period.To.Format(dateLayout)},

@@ -177,7 +177,7 @@ func newHTMLView(res *Result, lang Lang) *htmlView {
 
 	v.Talk = htmlTable{Rows: []htmlRow{
 		{Cells: []string{l.talkTotal, f.duration(res.Talk.Total)}},
-		{Cells: []string{l.talkAverage, talkAverageText(f, &res.Talk)}},
+		{Cells: []string{l.talkAverage + " (1)", talkAverageText(f, &res.Talk)}},
 	}}
 
 	v.Week = heatView(f, &res.Weekday)

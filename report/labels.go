@@ -44,7 +44,7 @@ type labels struct {
 
 	secTalk, talkTotal, talkAverage, talkFootnote string
 
-	secWait, waitSentence, waitSeconds, waitNone string
+	secWait, waitAverage, waitSentence, waitSeconds, waitNone string
 
 	secWeekday, hourDay, tot string
 	days                     [7]string
@@ -94,7 +94,8 @@ func itLabels() *labels {
 
 		secTalk:      "2. Durata chiamate e tempo medio di conversazione per chiamata",
 		talkTotal:    "Durata totale chiamate",
-		talkAverage:  "Tempo medio di conversazione per chiamata (1)",
+		talkAverage:  "Tempo medio di conversazione per chiamata",
+		waitAverage:  "Tempo di attesa medio di trasferimento alle operatrici",
 		talkFootnote: "(1) Durata totale delle chiamate risposte diviso il numero delle chiamate risposte (%s ÷ %s).",
 
 		secWait:      "3. Tempo di attesa medio di trasferimento alle operatrici",
@@ -186,7 +187,8 @@ func enLabels() *labels {
 
 		secTalk:      "2. Call duration and average talk time per call",
 		talkTotal:    "Total talk time",
-		talkAverage:  "Average talk time per call (1)",
+		talkAverage:  "Average talk time per call",
+		waitAverage:  "Average wait before reaching an operator",
 		talkFootnote: "(1) Total talk time of answered calls divided by the number of answered calls (%s ÷ %s).",
 
 		secWait:      "3. Average wait before reaching an operator",

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -262,6 +263,13 @@ func TestSeedQuarterGolden(t *testing.T) {
 		{"seed-quarter.en.txt", func(w io.Writer) error { return WriteText(w, &res, English) }, []string{
 			"34,620", "53.3%", "86.2%", "1,594h 18m 30s", "36.5 seconds", "June - July - August 2025",
 		}},
+		{"seed-quarter.csv.txt", func(w io.Writer) error { return csvConcat(w, &res, Italian) }, []string{
+			"== inbound.csv ==", "queued,Numero chiamate entrate in coda,18455,53.3,",
+			"answered,Numero chiamate risposte,15911,,86.2", "welcome_hangup,Chiamate chiuse nel corso del messaggio di benvenuto,9987,28.9,",
+			"0,173,117,163,114,226,146,150,1089", "total,5329,5253,4825,4721,5019,4658,4815,34620",
+			"talk_total_seconds,Durata totale chiamate,5739510", "wait_average_seconds,", ",36.5",
+			"answered,Numero chiamate risposte,908,135741", "total,Totale chiamate,1382,135741",
+		}},
 		{"seed-quarter.json", func(w io.Writer) error { return WriteJSON(w, &res) }, []string{
 			`"total": 34620`, `"queued": 53.3`, `"answered": 86.2`, `"average_seconds": 36.5`, `"answered_share": 65.7`,
 		}},
@@ -284,6 +292,34 @@ func TestSeedQuarterGolden(t *testing.T) {
 		})
 	}
 }
+
+// csvConcat writes every CSV file of the report, each under a
+// "== name ==" line, into one stream for a single golden file.
+func csvConcat(w io.Writer, res *Result, lang Lang) error {
+	files := map[string]*bytes.Buffer{}
+	err := WriteCSV(func(name string) (io.WriteCloser, error) {
+		if files[name] != nil {
+			return nil, fmt.Errorf("%s created twice", name)
+		}
+		files[name] = new(bytes.Buffer)
+		return nopCloser{files[name]}, nil
+	}, res, lang)
+	if err != nil {
+		return err
+	}
+	for _, name := range CSVFiles() {
+		b := files[name]
+		if b == nil {
+			return fmt.Errorf("%s not written", name)
+		}
+		fmt.Fprintf(w, "== %s ==\n%s", name, b)
+	}
+	return nil
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
 
 // squeeze replaces every run of spaces within each line with one space.
 func squeeze(s string) string {

@@ -53,7 +53,7 @@ func WriteText(w io.Writer, res *Result, lang Lang) error {
 	p("\n%s\n\n", l.secTalk)
 	t = newTable("lr", "", "")
 	t.row(l.talkTotal, f.duration(res.Talk.Total))
-	t.row(l.talkAverage, talkAverageText(f, &res.Talk))
+	t.row(l.talkAverage+" (1)", talkAverageText(f, &res.Talk))
 	t.writeBody(bw)
 	p("\n"+l.talkFootnote+"\n", f.duration(res.Talk.Total), f.int(res.Talk.Calls))
 	p("%s\n", l.source)
