@@ -3,10 +3,12 @@
 -- index compare numbers, not strings. NULL means the call never reached
 -- that step.
 --
--- STRICT makes SQLite refuse a value of the wrong type instead of storing
--- it anyway, and the CHECKs on the hash columns refuse anything that is not
--- a 64-digit hex HMAC: a raw phone number can not land here, even through
--- a hand-written INSERT.
+-- Caller and callee hashes are the 32 bytes of the HMAC (NULL when there
+-- is none; the Store speaks hex). STRICT makes SQLite refuse a value of the
+-- wrong type instead of converting it, so with the length CHECK a raw phone
+-- number (text) cannot land in them, even through a hand-written INSERT;
+-- and checking a blob's length costs nothing per row, unlike checking 64
+-- hex characters.
 CREATE TABLE cdr (
 	id           TEXT    NOT NULL PRIMARY KEY,
 	direction    TEXT    NOT NULL CHECK (direction IN ('inbound', 'outbound')),
@@ -18,11 +20,9 @@ CREATE TABLE cdr (
 	ended_at     INTEGER,
 	language     TEXT    NOT NULL DEFAULT '',
 	operator     TEXT    NOT NULL DEFAULT '',
-	caller_hash  TEXT    NOT NULL DEFAULT ''
-		CHECK (caller_hash = '' OR (length(caller_hash) = 64 AND caller_hash NOT GLOB '*[^0-9a-f]*')),
+	caller_hash  BLOB CHECK (caller_hash IS NULL OR length(caller_hash) = 32),
 	withheld     INTEGER NOT NULL DEFAULT 0 CHECK (withheld IN (0, 1)),
-	callee_hash  TEXT    NOT NULL DEFAULT ''
-		CHECK (callee_hash = '' OR (length(callee_hash) = 64 AND callee_hash NOT GLOB '*[^0-9a-f]*')),
+	callee_hash  BLOB CHECK (callee_hash IS NULL OR length(callee_hash) = 32),
 	target       TEXT    NOT NULL DEFAULT '',
 	hangup_cause INTEGER NOT NULL DEFAULT 0,
 	hangup_by    TEXT    NOT NULL DEFAULT '',
