@@ -136,7 +136,7 @@ func TestSchemaRefusesRawNumbers(t *testing.T) {
 			t.Errorf("raw number in %s: err = %v, want a refusal naming the column", col, err)
 		}
 		// Nor as bytes of the wrong length.
-		_, err = db.SQL().Exec(`INSERT INTO cdr (id, direction, outcome, arrived_at, written_at, `+col+`)
+		_, err = db.SQL().Exec(`INSERT INTO cdr (id, direction, outcome, arrived_at, written_at, ` + col + `)
 			VALUES ('x', 'inbound', 'answered', 0, 0, CAST('+393331234567' AS BLOB))`)
 		if err == nil || !strings.Contains(err.Error(), "CHECK") {
 			t.Errorf("raw number as a blob in %s: err = %v, want a CHECK failure", col, err)
