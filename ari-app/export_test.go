@@ -1,0 +1,5 @@
+package ariapp
+
+// Activity is the number of events the app has handled so far; tests
+// wait for it to stop moving before they advance the fake clock.
+func (a *App) Activity() uint64 { return a.activity.Load() }
