@@ -46,7 +46,8 @@ func (s *Server) AwaitNoChannels(ctx context.Context) error {
 	return s.await(ctx, func() (bool, error) { return len(s.w.chanOrder) == 0, nil })
 }
 
-// Events returns every event the emulator raised so far, delivered or not.
+// Events returns the events the emulator raised so far, delivered or not
+// (the latest 50,000 to 100,000 of a long run).
 func (s *Server) Events() []LoggedEvent {
 	s.lock()
 	defer s.unlock()

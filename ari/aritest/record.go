@@ -164,7 +164,7 @@ func hRecordChannel(s *Server, rq *request) response {
 		maxDuration: maxDur, maxSilence: maxSil, terminateOn: terminate, silenceStats: maxSil > 0,
 	}
 	w.live[name] = rec
-	beep := rq.param("beep") == "true"
+	beep := isTrue(rq.param("beep"))
 	c.ctl.push(&command{
 		run:  func(done func()) { w.startRecording(rec, ifExists, done) },
 		drop: func() { delete(w.live, name) },

@@ -89,6 +89,7 @@ type Server struct {
 
 	// test instrumentation
 	requests []Request
+	reqBase  int // sequence number of requests[0]
 	gaps     []Gap
 	faults   []*Fault
 }
@@ -234,7 +235,8 @@ func (s *Server) Close() {
 	s.wsWG.Wait()
 }
 
-// Requests returns the REST requests received so far, in order.
+// Requests returns the REST requests received so far, in order (the
+// latest 50,000 to 100,000 of a long run).
 func (s *Server) Requests() []Request {
 	s.lock()
 	defer s.unlock()
@@ -357,27 +359,38 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rq.route = rt.path
 	rq.server = s
 	s.lock()
-	idx := s.appendRequest(r, rawPath, rt.path, body)
+	seq := s.appendRequest(r, rawPath, rt.path, body)
 	s.unlock()
 	resp := rt.handler(s, rq)
 	s.lock()
-	s.requests[idx].Status = resp.status
+	s.setStatus(seq, resp.status)
 	s.unlock()
 	resp.write(w)
 }
 
+// appendRequest logs a request and returns its sequence number.
 func (s *Server) appendRequest(r *http.Request, rawPath, route string, body []byte) int {
+	if len(s.requests) >= maxLog {
+		drop := len(s.requests) / 2
+		s.requests = append(s.requests[:0:0], s.requests[drop:]...)
+		s.reqBase += drop
+	}
 	s.requests = append(s.requests, Request{
 		Time: s.now(), Method: r.Method, Path: unescapePath(rawPath), RawPath: rawPath,
 		Route: route, Query: r.URL.Query(), Body: body,
 	})
-	return len(s.requests) - 1
+	return s.reqBase + len(s.requests) - 1
+}
+
+func (s *Server) setStatus(seq, status int) {
+	if i := seq - s.reqBase; i >= 0 && i < len(s.requests) {
+		s.requests[i].Status = status
+	}
 }
 
 func (s *Server) logRequest(r *http.Request, rawPath, route string, body []byte, status int) {
 	s.lock()
-	i := s.appendRequest(r, rawPath, route, body)
-	s.requests[i].Status = status
+	s.setStatus(s.appendRequest(r, rawPath, route, body), status)
 	s.unlock()
 }
 

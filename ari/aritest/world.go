@@ -231,7 +231,7 @@ func (w *world) emit(ev ari.Event) {
 		le.Apps = append(le.Apps, a.name)
 	}
 	h.Application = ""
-	w.events = append(w.events, le)
+	w.events = appendCapped(w.events, le)
 	w.s.logf("event %s %v -> %v", h.Type, ev.Refs(), le.Apps)
 }
 
@@ -262,6 +262,17 @@ func eventTypeName(ev ari.Event) string {
 	}
 	t := fmt.Sprintf("%T", ev)
 	return t[strings.LastIndexByte(t, '.')+1:]
+}
+
+// maxLog bounds the event and request logs, so that a long-running demo
+// does not grow without end: past it the oldest half is forgotten.
+const maxLog = 100_000
+
+func appendCapped[T any](l []T, v T) []T {
+	if len(l) >= maxLog {
+		l = append(l[:0:0], l[len(l)/2:]...)
+	}
+	return append(l, v)
 }
 
 // ---- ids ----

@@ -60,7 +60,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithCancel(s.closeCtx)
 	wc := &wsConn{s: s, apps: apps, conn: conn, notify: make(chan struct{}, 1), cancel: cancel}
-	all := q.Get("subscribeAll") == "true"
+	all := isTrue(q.Get("subscribeAll"))
 
 	s.lock()
 	if s.closed {
@@ -122,6 +122,15 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// isTrue is Asterisk's ast_true for a boolean parameter.
+func isTrue(v string) bool {
+	switch strings.ToLower(v) {
+	case "true", "yes", "y", "t", "1", "on":
+		return true
+	}
+	return false
 }
 
 // detach forgets a socket; its apps stay registered (GET /applications
