@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,21 +15,6 @@ import (
 	"github.com/helpline-it/helpline/report"
 )
 
-// reportUsageError is a bad flag or flag value of `helpline report`. It
-// carries exit status 2 (ExitCode), the convention for usage errors, so
-// that scripts of the statistics office can tell "you called me wrong"
-// from "the database is broken" (status 1).
-type reportUsageError struct{ msg string }
-
-func (e *reportUsageError) Error() string { return e.msg }
-
-// ExitCode is 2: a usage error.
-func (e *reportUsageError) ExitCode() int { return 2 }
-
-func usagef(format string, args ...any) error {
-	return &reportUsageError{msg: fmt.Sprintf(format, args...)}
-}
-
 // reportOptions are the flags of `helpline report`.
 type reportOptions struct {
 	from, to, quarter string
@@ -40,9 +23,10 @@ type reportOptions struct {
 	out, service      string
 }
 
-// newReportCmd builds `helpline report`. Errors it returns for bad flags
-// implement ExitCode() int (2); the root command maps them to the status.
-func newReportCmd() *cobra.Command {
+// newReportCmd builds `helpline report`. Bad flags and flag values are
+// usage errors (status 2) naming the flag; a store that cannot be read is
+// a failure (status 1).
+func newReportCmd(d *Deps) *cobra.Command {
 	o := &reportOptions{}
 	cmd := &cobra.Command{
 		Use:   "report",
@@ -70,9 +54,8 @@ into the --out directory; plain numbers for import).`,
 			if ctx == nil {
 				ctx = context.Background()
 			}
-			return runReport(ctx, o, cmd.OutOrStdout())
+			return runReport(ctx, o, reportEnv{cmd: cmd, d: d})
 		},
-		SilenceUsage: true,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.from, "from", "", "first day of the period, YYYY-MM-DD (local, inclusive)")
@@ -85,10 +68,18 @@ into the --out directory; plain numbers for import).`,
 	f.StringVar(&o.tz, "tz", "", "time zone of the period, weekdays and hours (default: config, else Europe/Rome)")
 	f.StringVar(&o.out, "out", "", "output file (text, json, html; default stdout) or directory (csv, required)")
 	f.StringVar(&o.service, "service", "", "report one service only (default: all services)")
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &reportUsageError{msg: "report: " + err.Error()}
-	})
 	return cmd
+}
+
+// reportEnv is what the report reaches outside itself.
+type reportEnv struct {
+	cmd *cobra.Command
+	d   *Deps
+}
+
+// usagef is a usage error (status 2) starting with "report: ".
+func (e reportEnv) usagef(format string, args ...any) error {
+	return usageErrorf("%s"+format, append([]any{prefix(e.cmd)}, args...)...)
 }
 
 // reportPlan is the validated request.
@@ -101,60 +92,62 @@ type reportPlan struct {
 
 // planReport checks every flag before anything is opened, and names the
 // flag at fault.
-func planReport(o *reportOptions) (*reportPlan, error) {
+func planReport(o *reportOptions, env reportEnv) (*reportPlan, error) {
+	usagef := env.usagef
 	p := &reportPlan{}
 	lang, err := report.ParseLang(o.lang)
 	if err != nil {
-		return nil, usagef("report: invalid --lang %q: want it or en", o.lang)
+		return nil, usagef("invalid --lang %q: want it or en", o.lang)
 	}
 	p.lang = lang
 	switch o.format {
 	case "text", "json", "html", "csv":
 		p.format = o.format
 	default:
-		return nil, usagef("report: invalid --format %q: want text, json, html or csv", o.format)
+		return nil, usagef("invalid --format %q: want text, json, html or csv", o.format)
 	}
 	if p.format == "csv" && o.out == "" {
-		return nil, usagef("report: --format csv needs --out DIR (one file per table)")
+		return nil, usagef("--format csv needs --out DIR (one file per table)")
 	}
 
 	var cfg *config.Config
 	if o.configFile != "" {
-		cfg, err = config.Load(o.configFile)
+		// A broken file: every problem on stderr, status 2 (loadConfig).
+		cfg, err = loadConfig(env.cmd, env.d, o.configFile)
 		if err != nil {
-			return nil, usagef("report: --config %s: %s", o.configFile, firstLine(err))
+			return nil, err
 		}
 	}
 
-	loc, err := reportLocation(o.tz, cfg)
+	loc, err := reportLocation(o.tz, cfg, usagef)
 	if err != nil {
 		return nil, err
 	}
 
 	switch {
 	case o.quarter != "" && (o.from != "" || o.to != ""):
-		return nil, usagef("report: give either --quarter or --from/--to, not both")
+		return nil, usagef("give either --quarter or --from/--to, not both")
 	case o.quarter != "":
 		p.period, err = report.Quarter(o.quarter, loc)
 		if err != nil {
-			return nil, usagef("report: invalid --quarter %q: want a calendar quarter like 2025Q3", o.quarter)
+			return nil, usagef("invalid --quarter %q: want a calendar quarter like 2025Q3", o.quarter)
 		}
 	case o.from == "" && o.to == "":
-		return nil, usagef("report: missing period: give --from and --to (YYYY-MM-DD) or --quarter")
+		return nil, usagef("missing period: give --from and --to (YYYY-MM-DD) or --quarter")
 	case o.from == "":
-		return nil, usagef("report: missing --from (YYYY-MM-DD, first day included)")
+		return nil, usagef("missing --from (YYYY-MM-DD, first day included)")
 	case o.to == "":
-		return nil, usagef("report: missing --to (YYYY-MM-DD, first day after the period)")
+		return nil, usagef("missing --to (YYYY-MM-DD, first day after the period)")
 	default:
 		if _, err := time.Parse("2006-01-02", o.from); err != nil {
-			return nil, usagef("report: invalid --from %q: want YYYY-MM-DD", o.from)
+			return nil, usagef("invalid --from %q: want YYYY-MM-DD", o.from)
 		}
 		if _, err := time.Parse("2006-01-02", o.to); err != nil {
-			return nil, usagef("report: invalid --to %q: want YYYY-MM-DD", o.to)
+			return nil, usagef("invalid --to %q: want YYYY-MM-DD", o.to)
 		}
 		p.period, err = report.NewPeriod(o.from, o.to, loc)
 		if err != nil {
-			return nil, usagef("report: invalid --to %q: must be after --from %q (--to is exclusive)", o.to, o.from)
+			return nil, usagef("invalid --to %q: must be after --from %q (--to is exclusive)", o.to, o.from)
 		}
 	}
 
@@ -162,11 +155,11 @@ func planReport(o *reportOptions) (*reportPlan, error) {
 	case o.db != "":
 		p.dbPath = o.db
 	case cfg != nil && cfg.CDR.Driver == config.DriverPostgres:
-		return nil, usagef("report: --config %s uses the postgres CDR store, which report does not read yet; pass --db", o.configFile)
+		return nil, usagef("--config %s uses the postgres CDR store, which report does not read yet; pass --db", o.configFile)
 	case cfg != nil:
 		p.dbPath = cfg.CDR.Path
 	default:
-		return nil, usagef("report: missing --db (SQLite call records) or --config")
+		return nil, usagef("missing --db (SQLite call records) or --config")
 	}
 	// Opening a missing path would create an empty database and print a
 	// report of zeros: refuse instead.
@@ -175,17 +168,17 @@ func planReport(o *reportOptions) (*reportPlan, error) {
 		if o.db == "" {
 			flag = "--config cdr.path"
 		}
-		return nil, usagef("report: %s %s: no such database file", flag, p.dbPath)
+		return nil, usagef("%s %s: no such database file", flag, p.dbPath)
 	}
 	return p, nil
 }
 
-func reportLocation(tz string, cfg *config.Config) (*time.Location, error) {
+func reportLocation(tz string, cfg *config.Config, usagef func(string, ...any) error) (*time.Location, error) {
 	switch {
 	case tz != "":
 		loc, err := time.LoadLocation(tz)
 		if err != nil {
-			return nil, usagef("report: invalid --tz %q: not a known time zone (e.g. Europe/Rome)", tz)
+			return nil, usagef("invalid --tz %q: not a known time zone (e.g. Europe/Rome)", tz)
 		}
 		return loc, nil
 	case cfg != nil && cfg.Location != nil:
@@ -198,8 +191,8 @@ func reportLocation(tz string, cfg *config.Config) (*time.Location, error) {
 	return loc, nil
 }
 
-func runReport(ctx context.Context, o *reportOptions, stdout io.Writer) error {
-	p, err := planReport(o)
+func runReport(ctx context.Context, o *reportOptions, env reportEnv) error {
+	p, err := planReport(o, env)
 	if err != nil {
 		return err
 	}
@@ -212,10 +205,10 @@ func runReport(ctx context.Context, o *reportOptions, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return writeReport(&res, p, o.out, stdout)
+	return writeReport(&res, p, o.out, env.d.Stdout, env.usagef)
 }
 
-func writeReport(res *report.Result, p *reportPlan, out string, stdout io.Writer) (err error) {
+func writeReport(res *report.Result, p *reportPlan, out string, stdout io.Writer, usagef func(string, ...any) error) (err error) {
 	if p.format == "csv" {
 		if err := os.MkdirAll(out, 0o750); err != nil {
 			return fmt.Errorf("report: --out %s: %w", out, err)
@@ -226,7 +219,7 @@ func writeReport(res *report.Result, p *reportPlan, out string, stdout io.Writer
 	if out != "" {
 		if dir := filepath.Dir(out); dir != "." {
 			if st, serr := os.Stat(dir); serr != nil || !st.IsDir() {
-				return usagef("report: --out %s: directory %s does not exist", out, dir)
+				return usagef("--out %s: directory %s does not exist", out, dir)
 			}
 		}
 		f, err := os.Create(out)
@@ -248,15 +241,4 @@ func writeReport(res *report.Result, p *reportPlan, out string, stdout io.Writer
 	default:
 		return report.WriteText(w, res, p.lang)
 	}
-}
-
-// firstLine keeps an error to one line: a configuration with several
-// problems says how many more there are (`helpline serve` lists them all).
-func firstLine(err error) string {
-	var es config.Errors
-	if errors.As(err, &es) && len(es) > 1 {
-		return fmt.Sprintf("%s (and %d more problems)", es[0], len(es)-1)
-	}
-	first, _, _ := strings.Cut(err.Error(), "\n")
-	return first
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,22 +49,24 @@ func reportDB(t *testing.T) string {
 // brokenConfig is a configuration file with several problems.
 func brokenConfig(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "broken.yaml")
-	if err := os.WriteFile(path, []byte("timezone: Nowhere/Land\ncdr:\n  path: x.db\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return writeTemp(t, "broken.yaml", "timezone: Nowhere/Land\ncdr:\n  path: x.db\n")
 }
 
-func runReportCmd(t *testing.T, args ...string) (string, error) {
+// runReportCLI runs `helpline report args…` in process.
+func runReportCLI(t *testing.T, args ...string) result {
 	t.Helper()
-	cmd := newReportCmd()
-	var out, errb bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&errb)
-	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(context.Background())
-	return out.String(), err
+	return runCLI(t, nil, "", append([]string{"report"}, args...)...)
+}
+
+// okReport runs `helpline report args…` and fails the test unless it
+// succeeds silently on stderr; it returns stdout.
+func okReport(t *testing.T, args ...string) string {
+	t.Helper()
+	r := runReportCLI(t, args...)
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("report %q: status %d, stderr %q", args, r.code, r.stderr)
+	}
+	return r.stdout
 }
 
 func TestReportCmdBadFlags(t *testing.T) {
@@ -90,32 +91,29 @@ func TestReportCmdBadFlags(t *testing.T) {
 		{"bad tz", append([]string{"--db", db, "--tz", "Mars/Olympus"}, period...), "--tz"},
 		{"no store", period, "--db"},
 		{"missing db file", append([]string{"--db", filepath.Join(t.TempDir(), "nope.db")}, period...), "--db"},
-		{"missing config", append([]string{"--config", filepath.Join(t.TempDir(), "nope.yaml")}, period...), "--config"},
-		{"broken config", append([]string{"--config", brokenConfig(t)}, period...), "--config"},
+		{"missing config", append([]string{"--config", filepath.Join(t.TempDir(), "nope.yaml")}, period...), "nope.yaml: no such file"},
+		{"broken config", append([]string{"--config", brokenConfig(t)}, period...), "timezone"},
 		{"unknown flag", append([]string{"--db", db, "--form", "x"}, period...), "--form"},
 		{"extra argument", append([]string{"--db", db, "extra"}, period...), "extra"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := runReportCmd(t, tc.args...)
-			if err == nil {
-				t.Fatalf("no error; output %q", out)
+			r := runReportCLI(t, tc.args...)
+			if r.code != 2 {
+				t.Errorf("exit status %d; want 2 (stderr %q)", r.code, r.stderr)
 			}
-			var coded interface{ ExitCode() int }
-			if tc.name != "extra argument" { // cobra's own Args error
-				if !errors.As(err, &coded) || coded.ExitCode() != 2 {
-					t.Errorf("error %q has no exit code 2", err)
-				}
+			errs := lines(r.stderr)
+			if len(errs) == 0 || !strings.HasPrefix(errs[0], "helpline: ") && !strings.Contains(errs[0], ".yaml") {
+				t.Fatalf("stderr %q: want an error line", r.stderr)
 			}
-			msg := err.Error()
-			if !strings.Contains(msg, tc.want) {
-				t.Errorf("error %q does not name %s", msg, tc.want)
+			if !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("stderr %q does not name %s", r.stderr, tc.want)
 			}
-			if strings.Contains(msg, "\n") {
-				t.Errorf("error %q is not one line", msg)
+			if tc.name != "broken config" && len(errs) != 1 {
+				t.Errorf("stderr has %d lines; want one: %q", len(errs), r.stderr)
 			}
-			if out != "" {
-				t.Errorf("wrote %q despite the error", out)
+			if r.stdout != "" {
+				t.Errorf("wrote %q despite the error", r.stdout)
 			}
 		})
 	}
@@ -123,10 +121,7 @@ func TestReportCmdBadFlags(t *testing.T) {
 
 func TestReportCmdJSON(t *testing.T) {
 	db := reportDB(t)
-	out, err := runReportCmd(t, "--db", db, "--from", "2025-06-01", "--to", "2025-09-01", "--format", "json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := okReport(t, "--db", db, "--from", "2025-06-01", "--to", "2025-09-01", "--format", "json")
 	var got struct {
 		Period  struct{ From, To, Timezone string }
 		Inbound struct {
@@ -164,24 +159,18 @@ func TestReportCmdFormats(t *testing.T) {
 	db := reportDB(t)
 	period := []string{"--db", db, "--from", "2025-06-01", "--to", "2025-09-01"}
 
-	out, err := runReportCmd(t, period...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := okReport(t, period...)
 	if !strings.Contains(out, "Numero chiamate in blacklist") || !strings.Contains(out, "Giugno - Luglio - Agosto 2025") {
 		t.Errorf("Italian text report expected by default:\n%s", out)
 	}
-	out, err = runReportCmd(t, append(period, "--lang", "en", "--tz", "UTC")...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out = okReport(t, append(period, "--lang", "en", "--tz", "UTC")...)
 	if !strings.Contains(out, "Blacklisted calls") || !strings.Contains(out, "Local times (UTC)") {
 		t.Errorf("English text report in UTC expected:\n%s", out)
 	}
 
 	dir := filepath.Join(t.TempDir(), "csv")
-	if _, err := runReportCmd(t, append(period, "--format", "csv", "--out", dir)...); err != nil {
-		t.Fatal(err)
+	if out := okReport(t, append(period, "--format", "csv", "--out", dir)...); out != "" {
+		t.Errorf("csv with --out also wrote to stdout: %q", out)
 	}
 	for _, name := range report.CSVFiles() {
 		b, err := os.ReadFile(filepath.Join(dir, name))
@@ -191,10 +180,7 @@ func TestReportCmdFormats(t *testing.T) {
 	}
 
 	page := filepath.Join(t.TempDir(), "q.html")
-	out, err = runReportCmd(t, append(period, "--format", "html", "--out", page)...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out = okReport(t, append(period, "--format", "html", "--out", page)...)
 	if out != "" {
 		t.Errorf("html with --out also wrote to stdout: %q", out)
 	}
@@ -220,10 +206,7 @@ func TestReportCmdQuarterAndConfig(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(y), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, err := runReportCmd(t, "--config", cfgPath, "--quarter", "2025Q2", "--format", "json")
-	if err != nil {
-		t.Fatalf("%v", err)
-	}
+	out := okReport(t, "--config", cfgPath, "--quarter", "2025Q2", "--format", "json")
 	var got struct {
 		Period  struct{ From, To, Timezone string }
 		Inbound struct{ Total int }

@@ -83,7 +83,7 @@ start from 'helpline config example'.`,
 		newConfigCmd(d),
 		newVersionCmd(d),
 		newCompletionCmd(d),
-		newReportCmd(),
+		newReportCmd(d),
 	)
 
 	root.SetHelpCommand(newHelpCmd())
