@@ -84,6 +84,7 @@ start from 'helpline config example'.`,
 		newVersionCmd(d),
 		newCompletionCmd(d),
 		newReportCmd(d),
+		newCdrCmd(d),
 	)
 
 	root.SetHelpCommand(newHelpCmd())
