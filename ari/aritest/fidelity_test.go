@@ -54,7 +54,12 @@ import (
 // checks both ways: a new difference fails, and so does a listed one that
 // no longer occurs (remove it). No file is skipped.
 
-const timingTolerance = 300 * time.Millisecond
+// timingTolerance bounds how far an event may be from its recorded time.
+// The largest difference today is 145 ms: in dtmf_garbage Asterisk sent
+// the second digit 281 ms after the first instead of the 140 ms of the
+// others (the app's DELETE of the prompt delayed it); all else is within
+// 50 ms (ARITEST_DEBUG=1 logs differences above that).
+const timingTolerance = 200 * time.Millisecond
 
 // knownGaps lists, per trace file, each way the emulator still differs
 // from the recording. Keep it exact: TestFidelity fails on any change.
@@ -836,6 +841,11 @@ func (h *harness) compareEvents(label int) {
 		h.compareFull(e.body, got[j].body)
 		et, _ := ari.ParseTime(fmt.Sprint(e.body["timestamp"]))
 		gt, _ := ari.ParseTime(fmt.Sprint(got[j].body["timestamp"]))
+		if os.Getenv("ARITEST_DEBUG") != "" {
+			if d := gt.Sub(et); d > 50*time.Millisecond || d < -50*time.Millisecond {
+				h.t.Logf("timing %s: %v", describe(e.body), d)
+			}
+		}
 		if d := gt.Sub(et); d > timingTolerance || d < -timingTolerance {
 			h.diff("event %s: at +%dms, recorded at +%dms", describe(e.body), gt.UnixMilli()-h.t0, et.UnixMilli()-h.t0)
 		}
