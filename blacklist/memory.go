@@ -52,7 +52,7 @@ func (m *Memory) Blocked(ctx context.Context, hash string, now time.Time) (Entry
 func (m *Memory) Add(ctx context.Context, e Entry) error {
 	e, err := validateEntry(e)
 	if err != nil {
-		return fmt.Errorf("blacklist: add: %w", err)
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -63,7 +63,7 @@ func (m *Memory) Add(ctx context.Context, e Entry) error {
 // Remove implements Store.
 func (m *Memory) Remove(ctx context.Context, hash string) error {
 	if err := checkHash(hash); err != nil {
-		return fmt.Errorf("blacklist: remove: %w", err)
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -104,7 +104,7 @@ func sortEntries(es []Entry) {
 func (m *Memory) Flag(ctx context.Context, f Flag) (bool, error) {
 	f, err := validateFlag(f)
 	if err != nil {
-		return false, fmt.Errorf("blacklist: flag: %w", err)
+		return false, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -147,7 +147,7 @@ func sortFlags(fs []Flag) {
 // Flags implements Store.
 func (m *Memory) Flags(ctx context.Context, hash string) ([]Flag, error) {
 	if err := checkHash(hash); err != nil {
-		return nil, fmt.Errorf("blacklist: flags: %w", err)
+		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -130,7 +130,7 @@ return 1
 func (r *Redis) Add(ctx context.Context, e Entry) error {
 	e, err := validateEntry(e)
 	if err != nil {
-		return fmt.Errorf("blacklist: add: %w", err)
+		return err
 	}
 	b, err := json.Marshal(toWire(e))
 	if err != nil {
@@ -158,7 +158,7 @@ return 1
 // Remove implements Store.
 func (r *Redis) Remove(ctx context.Context, hash string) error {
 	if err := checkHash(hash); err != nil {
-		return fmt.Errorf("blacklist: remove: %w", err)
+		return err
 	}
 	return classify("remove "+hash[:12]+"…", removeScript.Run(ctx, r.c, []string{r.blockKey(hash), r.indexKey()}, hash).Err())
 }
@@ -244,7 +244,7 @@ return 1
 func (r *Redis) Flag(ctx context.Context, f Flag) (bool, error) {
 	f, err := validateFlag(f)
 	if err != nil {
-		return false, fmt.Errorf("blacklist: flag: %w", err)
+		return false, err
 	}
 	b, err := json.Marshal(wireFlag{At: f.At.UnixMilli(), Op: f.Operator, Kind: f.Kind})
 	if err != nil {
@@ -262,7 +262,7 @@ func (r *Redis) Flag(ctx context.Context, f Flag) (bool, error) {
 // Flags implements Store.
 func (r *Redis) Flags(ctx context.Context, hash string) ([]Flag, error) {
 	if err := checkHash(hash); err != nil {
-		return nil, fmt.Errorf("blacklist: flags: %w", err)
+		return nil, err
 	}
 	vals, err := r.c.ZRange(ctx, r.flagsKey(hash), 0, -1).Result()
 	if err != nil {
