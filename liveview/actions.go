@@ -53,7 +53,7 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 			m.flash = ""
 			return m.act(a)
 		}
-		m.flash, m.flashBad = "cancelled: "+string(a.kind)+" "+a.op, false
+		m.say("cancelled: "+string(a.kind)+" "+a.op, false)
 		return nil
 	}
 	b := m.Board()
@@ -68,7 +68,7 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		return m.requestFetch()
 	case key.Matches(msg, m.keys.Pause), key.Matches(msg, m.keys.Unpause), key.Matches(msg, m.keys.Logout):
 		if m.acting {
-			m.flash, m.flashBad = "an action is still running", true
+			m.say("an action is still running", true)
 			return nil
 		}
 		kind := ActionPause
@@ -112,25 +112,25 @@ func (m *Model) prepare(kind ActionKind, b *Board, sel string) {
 		}
 	}
 	if op == nil {
-		m.flash, m.flashBad = "no operator selected", true
+		m.say("no operator selected", true)
 		return
 	}
 	m.selected = op.ID
 	if b.Status.RedisDown {
-		m.flash, m.flashBad = "Redis is unreachable: actions are not possible now", true
+		m.say("Redis is unreachable: actions are not possible now", true)
 		return
 	}
 	a := action{kind: kind, op: op.ID, who: op.Name, from: op.State}
 	switch kind {
 	case ActionPause:
 		if op.State == queue.Busy {
-			m.flash, m.flashBad = op.ID+" is on a call: only free, ringing or wrap-up operators can be paused", true
+			m.say(op.ID+" is on a call: only free, ringing or wrap-up operators can be paused", true)
 			return
 		}
 		a.reason = PauseReasonPrefix + m.o.Supervisor
 	case ActionUnpause:
 		if op.State != queue.Paused {
-			m.flash, m.flashBad = op.ID+" is not paused", true
+			m.say(op.ID+" is not paused", true)
 			return
 		}
 	}
@@ -194,16 +194,16 @@ func (m *Model) onAction(msg actionMsg) tea.Cmd {
 	a := msg.a
 	switch {
 	case msg.refused:
-		m.flash, m.flashBad = fmt.Sprintf("NOT done: %s %s: cannot write the audit trail: %v", a.kind, a.op, msg.err), true
+		m.say(fmt.Sprintf("NOT done: %s %s: cannot write the audit trail: %v", a.kind, a.op, msg.err), true)
 		return nil
 	case errors.Is(msg.err, queue.ErrBadState):
-		m.flash, m.flashBad = fmt.Sprintf("%s %s refused: the operator's state changed meanwhile", a.kind, a.op), true
+		m.say(fmt.Sprintf("%s %s refused: the operator's state changed meanwhile", a.kind, a.op), true)
 	case errors.Is(msg.err, queue.ErrUnknownOperator):
-		m.flash, m.flashBad = fmt.Sprintf("%s %s refused: unknown operator", a.kind, a.op), true
+		m.say(fmt.Sprintf("%s %s refused: unknown operator", a.kind, a.op), true)
 	case msg.err != nil:
-		m.flash, m.flashBad = fmt.Sprintf("%s %s failed: %s", a.kind, a.op, rootCause(msg.err)), true
+		m.say(fmt.Sprintf("%s %s failed: %s", a.kind, a.op, rootCause(msg.err)), true)
 	default:
-		m.flash, m.flashBad = fmt.Sprintf("%s %s: done by %s", a.kind, a.op, m.o.Supervisor), false
+		m.say(fmt.Sprintf("%s %s: done by %s", a.kind, a.op, m.o.Supervisor), false)
 	}
 	if msg.auditErr != nil {
 		m.flash += fmt.Sprintf(" (audit trail NOT updated with the result: %v)", msg.auditErr)

@@ -187,6 +187,7 @@ type Model struct {
 	acting   bool
 	flash    string
 	flashBad bool
+	flashAt  time.Time
 
 	lastLine string
 }
@@ -298,8 +299,20 @@ func (m *Model) onTick(at time.Time) tea.Cmd {
 	if m.d.Records != nil && !m.loadingRecords && m.now.Sub(m.lastRecords) >= m.o.RecordsEvery {
 		cmds = append(cmds, m.startRecords())
 	}
+	if m.flash != "" && m.now.Sub(m.flashAt) >= flashFor {
+		m.flash = ""
+	}
 	m.writeLine()
 	return tea.Batch(cmds...)
+}
+
+// flashFor is how long the result of an action or a refusal stays on the
+// message line.
+const flashFor = 30 * time.Second
+
+// say puts msg on the message line.
+func (m *Model) say(msg string, bad bool) {
+	m.flash, m.flashBad, m.flashAt = msg, bad, m.now
 }
 
 func (m *Model) onSnapshot(msg snapshotMsg) tea.Cmd {

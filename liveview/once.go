@@ -72,7 +72,7 @@ const JSONVersion = 1
 //	  "waiting": 1,
 //	  "longest_wait_seconds": 161, "longest_wait_language": "it", "alert": true,
 //	  "languages": [
-//	    {"code": "it", "name": "Italiano", "free": 1, "staffed": 2, "longest_wait_seconds": 161, "alert": true,
+//	    {"code": "it", "name": "Italiano", "free": 1, "staffed": 2, "logged_in": 3, "longest_wait_seconds": 161, "alert": true,
 //	     "waiting": [{"position": 1, "tag": "3f9a2c01", "waiting_seconds": 161, "alert": true, "ringing_operator": ""}]}
 //	  ],
 //	  "operators": [
@@ -85,7 +85,10 @@ const JSONVersion = 1
 //	}
 //
 // status.redis is "ok", "unreachable" or "error" (status.error says
-// why); status.ok is true when the data is fresh and complete. Shares
+// why); status.ok is true when the data is fresh and complete;
+// status.events is always false here (a single read subscribes to
+// nothing). Per language, free counts available operators with the
+// skill, staffed those not paused, logged_in all of them. Shares
 // and the average are null when undefined (nothing offered, nothing
 // answered); today.known is false, with today.note, when the call
 // records could not be read. Languages are in menu order and always all
@@ -117,13 +120,14 @@ type jsonStatus struct {
 }
 
 type jsonLanguage struct {
-	Code    string        `json:"code"`
-	Name    string        `json:"name"`
-	Free    int           `json:"free"`
-	Staffed int           `json:"staffed"`
-	Longest int64         `json:"longest_wait_seconds"`
-	Alert   bool          `json:"alert"`
-	Waiting []jsonWaiting `json:"waiting"`
+	Code     string        `json:"code"`
+	Name     string        `json:"name"`
+	Free     int           `json:"free"`
+	Staffed  int           `json:"staffed"`
+	LoggedIn int           `json:"logged_in"`
+	Longest  int64         `json:"longest_wait_seconds"`
+	Alert    bool          `json:"alert"`
+	Waiting  []jsonWaiting `json:"waiting"`
 }
 
 type jsonWaiting struct {
@@ -189,7 +193,7 @@ func WriteJSON(w io.Writer, b Board) error {
 	}
 	j.Status.OK = j.Status.Redis == "ok" && !s.Stale && !s.DataAt.IsZero()
 	for _, l := range b.Languages {
-		jl := jsonLanguage{Code: l.Code, Name: l.Name, Free: l.Free, Staffed: l.Staffed, Longest: secs(l.Longest), Alert: l.Alert, Waiting: []jsonWaiting{}}
+		jl := jsonLanguage{Code: l.Code, Name: l.Name, Free: l.Free, Staffed: l.Staffed, LoggedIn: l.LoggedIn, Longest: secs(l.Longest), Alert: l.Alert, Waiting: []jsonWaiting{}}
 		for _, c := range l.Waiting {
 			jl.Waiting = append(jl.Waiting, jsonWaiting{Position: c.Position, Tag: c.Tag, Waiting: secs(c.Waited), Alert: c.Alert, Ringing: c.RingingOp})
 		}
