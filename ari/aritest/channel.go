@@ -2,6 +2,7 @@ package aritest
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -534,9 +535,16 @@ func (d Dialplan) lookup(ctx, exten string) (Extension, bool) {
 	if e, ok := c[exten]; ok {
 		return e, true
 	}
-	for name, e := range c {
-		if strings.HasPrefix(name, "_") && patternMatch(name[1:], exten) {
-			return e, true
+	names := make([]string, 0, len(c))
+	for name := range c {
+		if strings.HasPrefix(name, "_") {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names) // deterministic when several patterns match
+	for _, name := range names {
+		if patternMatch(name[1:], exten) {
+			return c[name], true
 		}
 	}
 	return nil, false

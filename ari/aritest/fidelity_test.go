@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -195,18 +194,26 @@ func readTrace(path string) ([]traceLine, error) {
 	return out, sc.Err()
 }
 
-// tracesDir is $ARITEST_TRACES, else ../shared/traces/asterisk beside the
-// module root.
+// tracesDir is $ARITEST_TRACES, else ../shared/traces/asterisk relative to
+// the module root (the nearest parent directory with a go.mod).
 func tracesDir(t *testing.T) string {
 	if d := os.Getenv("ARITEST_TRACES"); d != "" {
 		return d
 	}
-	out, err := exec.Command("go", "env", "GOMOD").Output()
+	dir, err := os.Getwd()
 	if err != nil {
-		t.Fatalf("locating the module root (go env GOMOD): %v", err)
+		t.Fatal(err)
 	}
-	root := filepath.Dir(strings.TrimSpace(string(out)))
-	return filepath.Join(root, "..", "shared", "traces", "asterisk")
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, "..", "shared", "traces", "asterisk")
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatalf("no go.mod above the test directory: set ARITEST_TRACES to the traces folder")
+		}
+		dir = parent
+	}
 }
 
 func TestFidelity(t *testing.T) {

@@ -185,6 +185,12 @@ func NewUnstartedServer(cfg Config) *Server {
 	if cfg.Dialplan == nil {
 		cfg.Dialplan = DefaultDialplan()
 	}
+	// The server adds the contexts of callers' scripts: copy the caller's map.
+	dp := make(Dialplan, len(cfg.Dialplan))
+	for k, v := range cfg.Dialplan {
+		dp[k] = v
+	}
+	cfg.Dialplan = dp
 	if cfg.Sounds == nil {
 		cfg.Sounds = DefaultSounds()
 	}

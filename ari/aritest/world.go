@@ -288,7 +288,7 @@ func (w *world) newUniqueID() string {
 func (w *world) newUUID() string {
 	w.uuidSeq++
 	n := w.uuidSeq
-	return fmt.Sprintf("%08x-%04x-4%03x-a%03x-%012x", 0xa217e000+n, n&0xffff, n&0xfff, n&0xfff, int64(n)*0x9e3779b1)
+	return fmt.Sprintf("%08x-%04x-4%03x-a%03x-%012x", uint32(0xa217e000+n), n&0xffff, n&0xfff, n&0xfff, (int64(n)*0x9e3779b1)&0xffffffffffff)
 }
 
 // ---- endpoints ----
@@ -408,8 +408,10 @@ const Missing time.Duration = -1
 
 // soundLength says how long a sound plays and whether the file exists.
 func (s *Server) soundLength(name string) (time.Duration, bool) {
-	if d, ok := s.cfg.Sounds[name]; ok {
-		return d, d >= 0
+	for _, key := range []string{name, "sound:" + name} {
+		if d, ok := s.cfg.Sounds[key]; ok {
+			return d, d >= 0
+		}
 	}
 	if s.cfg.StrictSounds {
 		return 0, false
