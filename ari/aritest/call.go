@@ -69,10 +69,14 @@ const (
 
 // Hangup is how a simulated call ended.
 type Hangup struct {
-	By       HungUpBy
-	Cause    int
+	// By is who ended the call.
+	By HungUpBy
+	// Cause is the Q.850 cause the channel was destroyed with.
+	Cause int
+	// CauseTxt is Asterisk's text for Cause ("Normal Clearing").
 	CauseTxt string
-	Time     time.Time
+	// Time is the world's time of the hangup.
+	Time time.Time
 }
 
 // Heard is one thing the simulated party heard or got, in order.

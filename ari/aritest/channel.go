@@ -449,7 +449,9 @@ func (s *Server) syncCommand(rq *request, c *channel, fn func() response, gone r
 // App is one priority of a dialplan extension: an application and its
 // argument string, as written in extensions.conf.
 type App struct {
+	// Name is the application ("Wait", "SendDTMF", "Hangup", ...).
 	Name string
+	// Data is its argument string ("3", "123*#,40,60", "16").
 	Data string
 }
 

@@ -35,6 +35,8 @@ func (a *action) cancel() {
 	}
 }
 
+// agenda is a min-heap of actions by due time, then by scheduling order
+// (container/heap's methods follow).
 type agenda []*action
 
 func (h agenda) Len() int { return len(h) }

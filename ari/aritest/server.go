@@ -129,6 +129,7 @@ type Gap struct {
 	Detail string
 }
 
+// String says what the gap is, and which request revealed it.
 func (g Gap) String() string {
 	if g.Method == "" {
 		return g.Detail
@@ -592,6 +593,7 @@ func (rq *request) param(k string) string { return rq.params[k] }
 // the message of the {"message": ...} body, capitalised as Asterisk's.
 type badBody string
 
+// Error returns the message for the response body.
 func (e badBody) Error() string { return string(e) }
 
 // response is what a handler answers.

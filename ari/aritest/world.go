@@ -239,6 +239,7 @@ func (w *world) emit(ev ari.Event) {
 // empty (ari.Dial omits an empty Forward).
 type dialEvent struct{ *ari.Dial }
 
+// MarshalJSON adds the empty "forward" Asterisk always sends.
 func (d dialEvent) MarshalJSON() ([]byte, error) {
 	b, err := json.Marshal(d.Dial)
 	if err != nil || d.Forward != "" {
