@@ -69,8 +69,13 @@ func (d Digit) Valid() bool {
 	return false
 }
 
-// String returns the key as a one-character string.
-func (d Digit) String() string { return string(rune(d)) }
+// String returns the key as a one-character string ("" for no key).
+func (d Digit) String() string {
+	if d == 0 {
+		return ""
+	}
+	return string(rune(d))
+}
 
 // Media is one thing to play, written as a URI in the form ARI uses, which
 // the FreeSWITCH adapter maps onto its own:

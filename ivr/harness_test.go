@@ -169,7 +169,7 @@ type result struct {
 
 // harness is one flow on an in-memory network, queue and CDR store.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	cancel context.CancelFunc
 	clock  *clockwork.FakeClock
@@ -202,7 +202,7 @@ func withQueue(wrap func(queue.Queue) queue.Queue) option {
 }
 
 // newHarness builds and starts a flow at start (default monday15).
-func newHarness(t *testing.T, start time.Time, opts ...option) *harness {
+func newHarness(t testing.TB, start time.Time, opts ...option) *harness {
 	t.Helper()
 	if start.IsZero() {
 		start = monday15

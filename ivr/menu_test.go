@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/helpline-it/helpline/cdr"
+	"github.com/helpline-it/helpline/ivr"
 	"github.com/helpline-it/helpline/ivr/ivrtest"
 )
 
@@ -196,4 +197,64 @@ func TestGarbageDTMFInTheMenu(t *testing.T) {
 		t.Error("a stray 9 from the menu started a voicemail")
 	}
 	h.noLeaks()
+}
+
+// menuModel is the DTMF rules of doc.go for the menu at monday15 (Italian
+// '1' and English '2' open), with burst[i] pressed during the i-th menu
+// prompt: the first valid key of a try decides, the rest of its burst is
+// thrown away, silence or a wrong key costs a try, two tries then Italian.
+func menuModel(bursts ...string) string {
+	for _, b := range bursts {
+		for _, r := range b {
+			if !ivr.Digit(r).Valid() {
+				continue
+			}
+			switch r {
+			case '1':
+				return "it"
+			case '2':
+				return "en"
+			}
+			break // a wrong key: this try is over
+		}
+	}
+	return "it"
+}
+
+func FuzzMenuKeys(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"2", ""}, {"1", ""}, {"", ""}, {"3", "2"}, {"123*#ABCD0", "9#*"}, {"x", "2"}, {"#9D2", "1"},
+		{"ABCD", "*#"}, {"\x00\xff", "\x002"}, {"22222", "11111"},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, b1, b2 string) {
+		if len(b1) > 32 || len(b2) > 32 {
+			// Beyond ivrtest's 32-key buffer keys are dropped (the
+			// adapter contract), which the model does not know.
+			return
+		}
+		h := newHarness(t, time.Time{})
+		waitingOperator(h)
+		c := h.dial("anonymous", // withheld: no blacklist timer in the way
+			ivrtest.OnPlayN(pMenuIT, 1, ivrtest.Press(b1)),
+			ivrtest.OnPlayN(pMenuIT, 2, ivrtest.Press(b2)),
+		)
+		// Let the menu time out as often as it needs (at most twice); in
+		// the queue the same advance only eats into the max wait.
+		for range 2 {
+			if c.MOH() {
+				break
+			}
+			h.advance(2, h.cfg.MenuTimeout) // tick + the menu timeout (or the max wait)
+		}
+		h.awaitQueued(c)
+		c.HangUp(16)
+		rec := h.record(c)
+		if want := menuModel(b1, b2); rec.Language != want || rec.Outcome != cdr.Abandoned {
+			t.Fatalf("bursts %q, %q: language %q outcome %s; want %q abandoned (requests %q)",
+				b1, b2, rec.Language, rec.Outcome, want, c.Requests())
+		}
+		h.noLeaks()
+	})
 }
