@@ -19,26 +19,26 @@ type Accumulator struct {
 	period  Period
 	service string
 
-	in       Inbound
-	talk     time.Duration
-	talkN    int64
-	weekday  WeekdayHour
-	out      Outbound
-	langs    map[string]*metric.QueueStats
-	ops      map[string]*OperatorFigures
-	skipped  Skipped
-	utcCache zoneCache
+	in      Inbound
+	talk    time.Duration
+	talkN   int64
+	weekday WeekdayHour
+	out     Outbound
+	langs   map[string]*metric.QueueStats
+	ops     map[string]*OperatorFigures
+	skipped Skipped
+	zones   zoneCache
 }
 
 // NewAccumulator starts an empty report for period, restricted to one
 // service when service is not "" (every CDR carries its service).
 func NewAccumulator(period Period, service string) *Accumulator {
 	return &Accumulator{
-		period:   period,
-		service:  service,
-		langs:    make(map[string]*metric.QueueStats),
-		ops:      make(map[string]*OperatorFigures),
-		utcCache: zoneCache{loc: period.Location},
+		period:  period,
+		service: service,
+		langs:   make(map[string]*metric.QueueStats),
+		ops:     make(map[string]*OperatorFigures),
+		zones:   zoneCache{loc: period.Location},
 	}
 }
 
@@ -111,7 +111,7 @@ func (a *Accumulator) addInbound(r *cdr.Record) {
 		}
 		s.Add(r)
 	}
-	day, hour := a.utcCache.weekdayHour(r.ArrivedAt)
+	day, hour := a.zones.weekdayHour(r.ArrivedAt)
 	a.weekday[day][hour]++
 }
 

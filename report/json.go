@@ -139,7 +139,24 @@ type jsonSkipped struct {
 	AnsweredWithoutTimes int64 `json:"answered_without_times"`
 }
 
-// WriteJSON writes res as one indented JSON document (see JSONVersion).
+// WriteJSON writes res as one indented JSON document. Its shape is
+// stable (see JSONVersion); the keys the statistics office relies on:
+//
+//	{"version": 1,
+//	 "period": {"from": "2025-06-01", "to": "2025-09-01", "timezone": "Europe/Rome"},  // to exclusive
+//	 "inbound": {"total", "queued", "answered", "unanswered", "voicemail", "abandoned",
+//	             "blacklisted", "welcome_hangup",
+//	             "shares_of_total": {"queued": 53.3, "blacklisted": 17.8, "welcome_hangup": 28.9},
+//	             "shares_of_queued": {"answered": 86.2, "unanswered": 5.1, "voicemail": 0.3, "abandoned": 8.4}},
+//	 "talk": {"total_seconds", "average_seconds" (one decimal; null without calls), "calls"},
+//	 "wait": {"average_seconds": 36.5 (null without answered calls), "calls"},
+//	 "by_weekday_hour": {"mon": [24 counts, hour 0 first], …, "sun": […]},
+//	 "outbound": {"answered", "busy", "no_answer", "failed", "total",
+//	              "answered_share": 65.7 (null without calls), "talk_seconds"},
+//	 "previous": {"from", "to", "total": n or null, "change_percent": x or null},
+//	 "languages": [...], "all_languages": {...}, "operators": [...], "skipped": {...}}
+//
+// Counts are integers, durations whole seconds, percentages one decimal.
 func WriteJSON(w io.Writer, res *Result) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -140,10 +140,10 @@ func planReport(o *reportOptions, env reportEnv) (*reportPlan, error) {
 		return nil, usagef("missing --to (YYYY-MM-DD, first day after the period)")
 	default:
 		if _, err := time.Parse("2006-01-02", o.from); err != nil {
-			return nil, usagef("invalid --from %q: want YYYY-MM-DD", o.from)
+			return nil, usagef("invalid --from %q: not a date YYYY-MM-DD", o.from)
 		}
 		if _, err := time.Parse("2006-01-02", o.to); err != nil {
-			return nil, usagef("invalid --to %q: want YYYY-MM-DD", o.to)
+			return nil, usagef("invalid --to %q: not a date YYYY-MM-DD", o.to)
 		}
 		p.period, err = report.NewPeriod(o.from, o.to, loc)
 		if err != nil {

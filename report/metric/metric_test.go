@@ -22,21 +22,21 @@ func answered(wait, talk time.Duration) *cdr.Record {
 
 func TestWaitAndTalk(t *testing.T) {
 	tests := []struct {
-		name             string
-		r                *cdr.Record
-		wait, talk       time.Duration
-		waitOK, talkOK   bool
-		offered          bool
-		within20, within bool
+		name           string
+		r              *cdr.Record
+		wait, talk     time.Duration
+		waitOK, talkOK bool
+		offered        bool
+		within20       bool
 	}{
-		{"answered", answered(20*time.Second, 5*time.Minute), 20 * time.Second, 5 * time.Minute, true, true, true, true, true},
-		{"answered just late", answered(20*time.Second+time.Millisecond, time.Second), 20*time.Second + time.Millisecond, time.Second, true, true, true, false, true},
-		{"abandoned", &cdr.Record{Direction: cdr.Inbound, Outcome: cdr.Abandoned, QueuedAt: t0, EndedAt: t0.Add(time.Minute)}, 0, 0, false, false, true, false, false},
-		{"blacklisted", &cdr.Record{Direction: cdr.Inbound, Outcome: cdr.Blacklisted, EndedAt: t0}, 0, 0, false, false, false, false, false},
-		{"welcome hangup", &cdr.Record{Direction: cdr.Inbound, Outcome: cdr.WelcomeHangup, EndedAt: t0}, 0, 0, false, false, false, false, false},
-		{"outbound answered", &cdr.Record{Direction: cdr.Outbound, Outcome: cdr.Answered, ArrivedAt: t0, ConnectedAt: t0.Add(5 * time.Second), EndedAt: t0.Add(65 * time.Second)}, 0, time.Minute, false, true, false, false, false},
-		{"clock skew", &cdr.Record{Direction: cdr.Inbound, Outcome: cdr.Answered, QueuedAt: t0, ConnectedAt: t0.Add(-time.Second), EndedAt: t0.Add(-2 * time.Second)}, 0, 0, true, true, true, true, true},
-		{"answered without queue time", &cdr.Record{Direction: cdr.Inbound, Outcome: cdr.Answered, ConnectedAt: t0, EndedAt: t0.Add(time.Second)}, 0, time.Second, false, true, true, false, false},
+		{"answered", answered(20*time.Second, 5*time.Minute), 20 * time.Second, 5 * time.Minute, true, true, true, true},
+		{"answered just late", answered(20*time.Second+time.Millisecond, time.Second), 20*time.Second + time.Millisecond, time.Second, true, true, true, false},
+		{"abandoned", &cdr.Record{Direction: cdr.Inbound, Outcome: cdr.Abandoned, QueuedAt: t0, EndedAt: t0.Add(time.Minute)}, 0, 0, false, false, true, false},
+		{"blacklisted", &cdr.Record{Direction: cdr.Inbound, Outcome: cdr.Blacklisted, EndedAt: t0}, 0, 0, false, false, false, false},
+		{"welcome hangup", &cdr.Record{Direction: cdr.Inbound, Outcome: cdr.WelcomeHangup, EndedAt: t0}, 0, 0, false, false, false, false},
+		{"outbound answered", &cdr.Record{Direction: cdr.Outbound, Outcome: cdr.Answered, ArrivedAt: t0, ConnectedAt: t0.Add(5 * time.Second), EndedAt: t0.Add(65 * time.Second)}, 0, time.Minute, false, true, false, false},
+		{"clock skew", &cdr.Record{Direction: cdr.Inbound, Outcome: cdr.Answered, QueuedAt: t0, ConnectedAt: t0.Add(-time.Second), EndedAt: t0.Add(-2 * time.Second)}, 0, 0, true, true, true, true},
+		{"answered without queue time", &cdr.Record{Direction: cdr.Inbound, Outcome: cdr.Answered, ConnectedAt: t0, EndedAt: t0.Add(time.Second)}, 0, time.Second, false, true, true, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -54,7 +54,6 @@ func TestWaitAndTalk(t *testing.T) {
 			if got := metric.AnsweredWithin(tc.r, metric.ShortThreshold); got != tc.within20 {
 				t.Errorf("AnsweredWithin(20s) = %v; want %v", got, tc.within20)
 			}
-			_ = tc.within
 		})
 	}
 }
