@@ -254,6 +254,9 @@ func (w *world) teardown(c *channel) {
 	if c.orig != nil {
 		c.orig.stop()
 	}
+	// Nothing queued runs any more: the playback that fails below must not
+	// hand the queue to the next one.
+	c.ctl.flush()
 	if c.cur != nil {
 		w.failPlayback(c.cur)
 	}

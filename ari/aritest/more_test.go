@@ -168,3 +168,27 @@ func TestMoveToAnotherApp(t *testing.T) {
 		t.Fatalf("moved StasisStart args = %v", args)
 	}
 }
+
+// A hangup fails the playing prompt and drops the queued ones silently.
+func TestHangupDropsQueuedPlaybacks(t *testing.T) {
+	f := newFixture(t)
+	call, id := f.answered()
+	for _, pb := range []string{"p1", "p2"} {
+		f.expect(f.do("POST", "/channels/"+id+"/play", q("media", "sound:demo-congrats", "playbackId", pb), nil), 201, "play "+pb)
+	}
+	_ = call.Hangup()
+	f.app.await("StasisEnd", nil)
+	var got []string
+	for _, e := range f.app.all() {
+		if p, ok := e["playback"].(map[string]any); ok {
+			got = append(got, e["type"].(string)+" "+p["id"].(string)+" "+p["state"].(string))
+		}
+	}
+	want := []string{"PlaybackStarted p1 playing", "PlaybackFinished p1 failed"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("playback events %q, want %q", got, want)
+	}
+	if r := f.do("GET", "/playbacks/p2", "", nil); r.status != 404 {
+		t.Fatalf("queued playback after hangup: %d", r.status)
+	}
+}
