@@ -284,3 +284,46 @@ func TestPositionAnnouncements(t *testing.T) {
 	h.record(first)
 	h.noLeaks()
 }
+
+// An offer that arrives during a position announcement stops it; music
+// is back on while the operator's phone rings.
+func TestOfferStopsTheAnnouncement(t *testing.T) {
+	h := newHarness(t, time.Time{}, withConfig(func(c *ivr.Config) { c.AnnounceEvery = time.Minute }))
+	h.net.SetDuration(pPosition, 30*time.Second)
+	h.login("op1", ivrtest.Answers(0), "it")
+	h.pause("op1", "break")
+	c := h.dial(testNumber, pressIT)
+	h.awaitQueued(c)
+	h.advance(3, time.Minute) // tick, max wait, announcements
+	h.await("announcement playing", c.Playing)
+	if err := h.q.Unpause(h.ctx, "op1", h.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	h.awaitReq(c, "bridge", 1)
+	c.HangUp(16)
+	if rec := h.record(c); rec.Outcome != cdr.Answered || !rec.ConnectedAt.Equal(monday15.Add(time.Minute)) {
+		t.Errorf("record %+v", rec)
+	}
+	announce := "play it " + string(pPosition) + ",number:1,sound:helpline/voicemail-offer"
+	wantRequests(t, c, slices.Concat(queuedRequests, []string{"moh_stop", announce, "stop play", "moh_start",
+		"originate PJSIP/op1 20s", "leg leg-2 answered", "moh_stop", "bridge leg-2", "hangup leg-2 16", "bridge_destroy"}))
+	h.noLeaks()
+}
+
+// The voicemail key works during an announcement too, and stops it.
+func TestVoicemailKeyDuringTheAnnouncement(t *testing.T) {
+	h := newHarness(t, time.Time{}, withConfig(func(c *ivr.Config) { c.AnnounceEvery = time.Minute }))
+	h.net.SetDuration(pPosition, 30*time.Second)
+	waitingOperator(h)
+	c := h.dial(testNumber, pressIT, ivrtest.OnPlay(pPosition, ivrtest.Press("9")), ivrtest.OnRecord(ivrtest.HangUp(16)))
+	h.awaitQueued(c)
+	h.advance(3, time.Minute) // tick, max wait, announcements
+	rec := h.record(c)
+	if rec.Outcome != cdr.Voicemail || rec.HangupBy != cdr.HangupCaller {
+		t.Errorf("record %+v; want voicemail ended by the caller", rec)
+	}
+	announce := "play it " + string(pPosition) + ",number:1,sound:helpline/voicemail-offer"
+	wantRequests(t, c, slices.Concat(queuedRequests, []string{"moh_stop", announce, "stop play",
+		"play it " + string(pVMIntro), "record vm-call-1 wav max=2m0s beep=true term=#"}))
+	h.noLeaks()
+}
