@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -73,8 +74,20 @@ func checkID(what, id string) error {
 	if id == "" {
 		return fmt.Errorf("%w: empty %s ID", ErrInvalid, what)
 	}
-	if len(id) > 256 {
-		return fmt.Errorf("%w: %s ID longer than 256 bytes", ErrInvalid, what)
+	return checkText(what+" ID", id)
+}
+
+// checkText refuses control characters (and over-long values) in the
+// free-text fields a store keeps: the Redis records are tab-separated, and
+// a newline in a log field is an injection.
+func checkText(what, v string) error {
+	if len(v) > 256 {
+		return fmt.Errorf("%w: %s longer than 256 bytes", ErrInvalid, what)
+	}
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("%w: %s %q contains a control character", ErrInvalid, what, v)
+		}
 	}
 	return nil
 }
@@ -95,6 +108,9 @@ func validateCall(service string, c Call) (Call, error) {
 	if err := checkName("language", c.Language); err != nil {
 		return c, fmt.Errorf("call %s: %w", c.ID, err)
 	}
+	if err := errors.Join(checkText("node", c.Node), checkText("tag", c.Tag)); err != nil {
+		return c, fmt.Errorf("call %s: %w", c.ID, err)
+	}
 	if c.Enqueued.IsZero() {
 		return c, fmt.Errorf("%w: call %s has no Enqueued time", ErrInvalid, c.ID)
 	}
@@ -105,6 +121,9 @@ func validateCall(service string, c Call) (Call, error) {
 func validateOperator(op Operator) (Operator, error) {
 	if err := checkID("operator", op.ID); err != nil {
 		return op, err
+	}
+	if err := checkText("endpoint", op.Endpoint); err != nil {
+		return op, fmt.Errorf("operator %s: %w", op.ID, err)
 	}
 	if len(op.Skills) == 0 {
 		return op, fmt.Errorf("%w: operator %s has no language skill", ErrInvalid, op.ID)
@@ -333,6 +352,9 @@ func (m *Memory) Logout(ctx context.Context, operatorID string, now time.Time) e
 
 // Pause implements Queue.
 func (m *Memory) Pause(ctx context.Context, operatorID, reason string, now time.Time) error {
+	if err := checkText("pause reason", reason); err != nil {
+		return err
+	}
 	now = ms(now)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -448,6 +470,9 @@ func (m *Memory) Answered(ctx context.Context, o Offer, now time.Time) error {
 
 // RingFailed implements Queue.
 func (m *Memory) RingFailed(ctx context.Context, o Offer, pause bool, reason string, now time.Time) error {
+	if err := checkText("pause reason", reason); err != nil {
+		return err
+	}
 	now = ms(now)
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -319,6 +319,9 @@ func (r *Redis) Logout(ctx context.Context, operatorID string, now time.Time) er
 
 // Pause implements Queue.
 func (r *Redis) Pause(ctx context.Context, operatorID, reason string, now time.Time) error {
+	if err := checkText("pause reason", reason); err != nil {
+		return err
+	}
 	_, err := r.run(ctx, "pause "+operatorID, pauseScript, nil, operatorID, reason, now.UnixMilli())
 	return err
 }
@@ -364,6 +367,9 @@ func (r *Redis) Answered(ctx context.Context, o Offer, now time.Time) error {
 
 // RingFailed implements Queue.
 func (r *Redis) RingFailed(ctx context.Context, o Offer, pause bool, reason string, now time.Time) error {
+	if err := checkText("pause reason", reason); err != nil {
+		return err
+	}
 	p := "0"
 	if pause {
 		p = "1"

@@ -581,15 +581,24 @@ func testInvalid(t *testing.T, q queue.Queue) {
 		{ID: "x", Language: "it:{evil}", Enqueued: at(1)},
 		{ID: "x", Language: "it"},
 		{ID: "x", Language: "it", Service: "some-other-service", Enqueued: at(1)},
+		{ID: "x\ty", Language: "it", Enqueued: at(1)},
+		{ID: "x", Language: "it", Node: "node\nforged log line", Enqueued: at(1)},
+		{ID: "x", Language: "it", Tag: "a\tb", Enqueued: at(1)},
 	}
 	for _, c := range bad {
 		wantErr(t, fmt.Sprintf("Enqueue(%+v)", c), q.Enqueue(ctx, c), queue.ErrInvalid)
 	}
-	for _, op := range []queue.Operator{{ID: "", Skills: []string{"it"}}, {ID: "x"}, {ID: "x", Skills: []string{"i t"}}} {
+	for _, op := range []queue.Operator{{ID: "", Skills: []string{"it"}}, {ID: "x"}, {ID: "x", Skills: []string{"i t"}}, {ID: "x\ny", Skills: []string{"it"}}, {ID: "x", Endpoint: "PJSIP/x\t", Skills: []string{"it"}}} {
 		wantErr(t, fmt.Sprintf("Login(%+v)", op), q.Login(ctx, op, at(1)), queue.ErrInvalid)
 	}
 	_, err := q.Assign(ctx, at(1), 0)
 	wantErr(t, "Assign with zero TTL", err, queue.ErrInvalid)
+	login(t, q, "op", 1, "it")
+	wantErr(t, "Pause with a newline in the reason", q.Pause(ctx, "op", "lunch\nbreak", at(1)), queue.ErrInvalid)
+	wantState(t, q, "op", queue.Available)
+	if err := q.Logout(ctx, "op", at(1)); err != nil {
+		t.Fatal(err)
+	}
 	s, err := q.Snapshot(ctx, at(2))
 	if err != nil || len(s.Waiting) != 0 || len(s.Operators) != 0 {
 		t.Fatalf("after bad input Snapshot = %+v, %v; want empty", s, err)
