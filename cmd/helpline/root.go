@@ -85,6 +85,7 @@ start from 'helpline config example'.`,
 		newCompletionCmd(d),
 		newReportCmd(d),
 		newCdrCmd(d),
+		newDemoCmd(d),
 	)
 
 	root.SetHelpCommand(newHelpCmd())
