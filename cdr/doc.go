@@ -37,6 +37,18 @@
 // relaxes it): an unknown key is most often a misspelt known one, and
 // importing without it would silently lose a time or an operator.
 //
+// # Importing
+//
+// Import loads a whole file in one Store transaction: a file with a bad
+// line anywhere imports nothing, so a fixed file can simply be imported
+// again, and an import can never leave half a quarter behind to be
+// double-counted or missed by the report. Every line is still decoded and
+// checked after the first bad one, so one run lists every problem with its
+// line number. Lines are decoded by parallel workers (turning a number
+// into its hash means parsing it as a phone number first, which is most of
+// the work) and stored in file order, so when an id repeats, the first
+// line wins.
+//
 // # The export shape
 //
 // NeutralWriter writes the same format with hashes in place of numbers, so

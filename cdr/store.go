@@ -46,8 +46,8 @@ type Store interface {
 	// then ID. fn gets a fresh *Record it may keep. If fn returns an
 	// error Scan stops and returns that error unchanged (so callers can
 	// stop early with a sentinel of their own). Returns EINVALID for a bad
-	// filter. fn must not write to the same Store: SQLite may be holding
-	// its only connection for the scan.
+	// filter. fn may call the Store, but records it writes may or may not
+	// be seen by the scan in progress.
 	Scan(ctx context.Context, f Filter, fn func(*Record) error) error
 
 	// Count returns the number of records matching f. Returns EINVALID for
