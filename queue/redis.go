@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/helpline-it/helpline/internal/redisfault"
 	"slices"
 	"strings"
 	"sync"
@@ -139,7 +140,7 @@ func (r *Redis) run(ctx context.Context, op string, s *redis.Script, need []stri
 			}
 			return res, err
 		}
-		if code(err) != "LANGS" || attempt >= 3 {
+		if _, c, _ := redisfault.Classify(err); c != "LANGS" || attempt >= 3 {
 			return nil, classify(op, err)
 		}
 		if err := r.reloadLangs(ctx); err != nil {
@@ -172,55 +173,30 @@ func (r *Redis) reloadLangs(ctx context.Context) error {
 	return nil
 }
 
-// code returns the first word of a Redis error reply ("" otherwise).
-// Redis 7 prefixes a script's redis.error_reply("X") with "ERR " unless X
-// starts with a code of its own, so the prefix is skipped.
-func code(err error) string {
-	var re redis.Error
-	if !errors.As(err, &re) {
-		return ""
-	}
-	msg := strings.TrimPrefix(re.Error(), "ERR ")
-	if i := strings.IndexByte(msg, ' '); i >= 0 {
-		return msg[:i]
-	}
-	return msg
-}
-
-// unavailableCodes are refusals that mean the server cannot serve now
-// (loading, failing over, a read-only replica, out of memory, stuck in a
-// script): for our callers that is the same as unreachable.
-var unavailableCodes = map[string]bool{
-	"LOADING": true, "READONLY": true, "MASTERDOWN": true, "CLUSTERDOWN": true,
-	"TRYAGAIN": true, "BUSY": true, "NOREPLICAS": true, "OOM": true, "MISCONF": true,
-}
-
 // classify maps a go-redis error to the package's sentinels: script codes
 // to their sentinel, refusals of a reachable server to a plain wrapped
-// error, anything else (network, timeout, closed client) to
-// ErrUnavailable.
+// error, anything else (network, timeout, closed client, a server that
+// cannot serve now) to ErrUnavailable. The refused/unavailable rule itself
+// lives in internal/redisfault, shared with the blacklist.
 func classify(op string, err error) error {
-	var re redis.Error
-	if errors.As(err, &re) {
-		switch c := code(err); {
-		case c == "UNKNOWN_CALL":
+	kind, c, detail := redisfault.Classify(err)
+	switch kind {
+	case redisfault.Refused:
+		switch c {
+		case "UNKNOWN_CALL":
 			return fmt.Errorf("queue: %s: %w", op, ErrUnknownCall)
-		case c == "UNKNOWN_OPERATOR":
+		case "UNKNOWN_OPERATOR":
 			return fmt.Errorf("queue: %s: %w", op, ErrUnknownOperator)
-		case c == "OFFER_LOST":
+		case "OFFER_LOST":
 			return fmt.Errorf("queue: %s: %w", op, ErrOfferLost)
-		case c == "BAD_STATE":
-			return fmt.Errorf("queue: %s (%s): %w", op, strings.TrimPrefix(strings.TrimPrefix(re.Error(), "ERR "), "BAD_STATE "), ErrBadState)
-		case unavailableCodes[c]:
-			return fmt.Errorf("queue: %s: %w: %w", op, ErrUnavailable, err)
-		default:
-			return fmt.Errorf("queue: %s: redis refused: %w", op, err)
+		case "BAD_STATE":
+			return fmt.Errorf("queue: %s (%s): %w", op, detail, ErrBadState)
 		}
+		return fmt.Errorf("queue: %s: redis refused: %w", op, err)
+	case redisfault.Unavailable:
+		return fmt.Errorf("queue: %s: %w: %w", op, ErrUnavailable, err)
 	}
-	if errors.Is(err, context.Canceled) {
-		return fmt.Errorf("queue: %s: %w", op, err)
-	}
-	return fmt.Errorf("queue: %s: %w: %w", op, ErrUnavailable, err)
+	return fmt.Errorf("queue: %s: %w", op, err)
 }
 
 // Wire records, as the scripts store them.
