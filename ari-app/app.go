@@ -188,12 +188,21 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.log.Info().Str("app", a.name).Msg("ARI app running")
 	a.reconcile(ctx, "start")
+	// The loop outlives ctx while the calls drain: callers arriving then
+	// are seen (and left in Stasis), a reconnect is still reconciled.
+	loopCtx, stopLoop := context.WithCancel(context.Background())
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		<-ctx.Done()
+		a.shutdown()
+		stopLoop()
+	}()
 	for {
-		ev, err := all.Next(ctx)
+		ev, err := all.Next(loopCtx)
 		if err != nil {
-			if ctx.Err() == nil {
+			if loopCtx.Err() == nil {
 				a.log.Error().Err(err).Msg("event stream ended; no new calls can be taken")
-				<-ctx.Done()
 			}
 			break
 		}
@@ -202,13 +211,13 @@ func (a *App) Run(ctx context.Context) error {
 			a.stasisStart(e)
 		case *ari.Reconnected:
 			a.log.Warn().Int("attempts", e.Attempts).Dur("down", e.Down).Msg("event stream reconnected: reconciling")
-			a.reconcile(ctx, "reconnect")
+			a.reconcile(loopCtx, "reconnect")
 		case *ari.ApplicationReplaced:
 			a.log.Error().Msg("another client took over the ARI application: this node no longer receives calls")
 		}
 		a.activity.Add(1)
 	}
-	a.shutdown()
+	<-drained
 	return nil
 }
 

@@ -89,6 +89,7 @@ func (b *blocklist) Blocked(_ context.Context, hash string, _ time.Time) (bool, 
 // options of a stack.
 type options struct {
 	redis     bool
+	step      time.Duration
 	endpoints []aritest.Endpoint
 	cfg       func(*ivr.Config)
 	block     ivr.Blocklist
@@ -103,7 +104,10 @@ type options struct {
 
 type option func(*options)
 
-func withRedis() option                          { return func(o *options) { o.redis = true } }
+func withRedis() option { return func(o *options) { o.redis = true } }
+
+// withStep sets how far the clock moves between two settles (default 100ms).
+func withStep(d time.Duration) option            { return func(o *options) { o.step = d } }
 func withConfig(f func(*ivr.Config)) option      { return func(o *options) { o.cfg = f } }
 func withBlocklist(b ivr.Blocklist) option       { return func(o *options) { o.block = b } }
 func withEndpoints(e ...aritest.Endpoint) option { return func(o *options) { o.endpoints = e } }
@@ -157,6 +161,7 @@ type stack struct {
 	http   *countingTransport
 	rhook  *countingHook
 	start  time.Time
+	step   time.Duration
 
 	stopRun func()
 	runDone chan struct{}
@@ -178,7 +183,10 @@ func newStack(t *testing.T, opts ...option) *stack {
 		t: t, ctx: ctx, clock: clock, evTime: clockwork.NewFakeClock(), srv: srv,
 		store: cdrmemory.New(), reg: prometheus.NewRegistry(), logs: &syncBuffer{},
 		http: &countingTransport{next: http.DefaultTransport}, rhook: &countingHook{},
-		start: clock.Now(),
+		start: clock.Now(), step: o.step,
+	}
+	if s.step == 0 {
+		s.step = step
 	}
 	user, pass := srv.Credentials()
 	acfg := ari.Config{URL: srv.URL + "/ari", Username: user, Password: pass, Application: "helpline"}
@@ -347,7 +355,7 @@ func (s *stack) until(what string, max time.Duration, cond func() bool) {
 		if s.ctx.Err() != nil {
 			s.t.Fatalf("%s: test deadline", what)
 		}
-		s.clock.Advance(step)
+		s.clock.Advance(s.step)
 		s.srv.Flush()
 	}
 }
@@ -356,7 +364,7 @@ func (s *stack) until(what string, max time.Duration, cond func() bool) {
 func (s *stack) advance(d time.Duration) {
 	s.t.Helper()
 	end := s.clock.Now().Add(d)
-	s.until(fmt.Sprintf("advance %v", d), d+step, func() bool { return !s.clock.Now().Before(end) })
+	s.until(fmt.Sprintf("advance %v", d), d+s.step, func() bool { return !s.clock.Now().Before(end) })
 }
 
 // dial places a PJSIP call from the PSTN with a caller script (what the
