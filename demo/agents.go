@@ -187,9 +187,11 @@ func (m *sim) watchPhones() {
 func (m *sim) ring(op *operator, leg *aritest.Call) {
 	m.rings++
 	op.leg, op.answered, op.answerAt = leg, false, time.Time{}
-	if op.rng.Float64() >= op.Miss {
-		op.answerAt = m.now().Add(draw(op.rng, op.RingDelay))
+	if op.rng.Float64() < op.Miss {
+		m.missed++
+		return
 	}
+	op.answerAt = m.now().Add(draw(op.rng, op.RingDelay))
 }
 
 // shiftOn reports whether t falls in op's shift.
@@ -204,11 +206,9 @@ func (m *sim) operatorStep(ctx context.Context, op *operator, now time.Time) {
 	q := m.env.Queue
 	if op.leg != nil {
 		if _, over := op.leg.Ended(); over {
-			if !op.answered {
-				m.missed++
-				if op.answerAt.IsZero() {
-					op.pauseCheckEnd = now.Add(30 * time.Second)
-				}
+			if !op.answered && op.answerAt.IsZero() {
+				// She let it ring out: the switchboard pauses her.
+				op.pauseCheckEnd = now.Add(30 * time.Second)
 			}
 			op.leg = nil
 		} else if !op.answered && !op.answerAt.IsZero() && !now.Before(op.answerAt) {

@@ -95,8 +95,9 @@ type Counts struct {
 	// have no record (both zero after a complete run).
 	Unfinished, Missing int
 	// Rings is how many times an operator's phone rang; Missed how many
-	// rings were let go unanswered, AutoPaused how many of those paused
-	// the operator, and Unpaused how many times an operator came back.
+	// rings she chose to let ring out, AutoPaused how many times the
+	// switchboard paused her for it, and Unpaused how many times she came
+	// back.
 	Rings, Missed, AutoPaused, Unpaused int
 	// Start and End delimit the simulated time Run covered.
 	Start, End time.Time
@@ -251,8 +252,8 @@ func (m *sim) run(ctx context.Context) error {
 			return err
 		}
 	}
-	m.logoutAll(ctx)
 	m.progress(ctx, m.now())
+	m.logoutAll(ctx)
 	return nil
 }
 

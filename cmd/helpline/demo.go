@@ -53,7 +53,10 @@ const (
 	demoStartLayout  = "2006-01-02T15:04"
 )
 
-func newDemoCmd(d *Deps) *cobra.Command {
+func newDemoCmd(d *Deps) *cobra.Command { return newDemoCmdHooks(d, nil) }
+
+// newDemoCmdHooks is newDemoCmd with test hooks.
+func newDemoCmdHooks(d *Deps, hooks *demoHooks) *cobra.Command {
 	o := &demoOptions{}
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -87,7 +90,7 @@ keep (it must not exist yet).`,
 			if ctx == nil {
 				ctx = context.Background()
 			}
-			return runDemo(ctx, c, d, o, nil)
+			return runDemo(ctx, c, d, o, hooks)
 		},
 	}
 	f := cmd.Flags()
@@ -232,6 +235,9 @@ func demoSounds(cfg *config.Config) map[string]time.Duration {
 // demoHooks let tests change the scenario after the flags built it.
 type demoHooks struct {
 	scenario func(*demo.Scenario)
+	counts   func(demo.Counts)
+	progress func(demo.Progress)
+	keep     func() // the --keep phase starts
 }
 
 func runDemo(ctx context.Context, c *cobra.Command, d *Deps, o *demoOptions, hooks *demoHooks) error {
@@ -295,8 +301,14 @@ func runDemo(ctx context.Context, c *cobra.Command, d *Deps, o *demoOptions, hoo
 		Driver: driver, Asterisk: emb.Asterisk, Queue: sb.queue, Blacklist: sb.blacklist,
 		Identifier: sb.hasher, Records: sb.records, Progress: prog.update, Logger: logger,
 	}
+	if hooks != nil && hooks.progress != nil {
+		env.Progress = func(p demo.Progress) { prog.update(p); hooks.progress(p) }
+	}
 	counts, runErr := demo.Run(ctx, env, sc)
 	prog.finish()
+	if hooks != nil && hooks.counts != nil {
+		hooks.counts(counts)
+	}
 	interrupted := runErr != nil && ctx.Err() != nil
 	if runErr != nil && !interrupted {
 		return runErr
@@ -311,6 +323,9 @@ func runDemo(ctx context.Context, c *cobra.Command, d *Deps, o *demoOptions, hoo
 		}
 	}
 	if o.keep && !interrupted {
+		if hooks != nil && hooks.keep != nil {
+			hooks.keep()
+		}
 		keepRunning(ctx, out, d, env, sc, emb, clock, act, prog)
 	}
 	stop()
@@ -413,17 +428,16 @@ func printDemoReport(ctx context.Context, w io.Writer, src report.Source, cfg *c
 // demoProgress shows the simulation's progress: redrawn in place on a
 // terminal, else one line per quarter of an hour of simulated time.
 type demoProgress struct {
-	w       io.Writer
-	tty     bool
-	real    clockwork.Clock
-	langs   []string
-	loc     *time.Location
-	every   time.Duration
-	next    time.Time // line mode: next line's simulated time
-	drawn   int       // terminal: lines of the last drawing
-	lastAt  time.Time // terminal: real time of the last drawing
-	last    *demo.Progress
-	printed bool
+	w      io.Writer
+	tty    bool
+	real   clockwork.Clock
+	langs  []string
+	loc    *time.Location
+	every  time.Duration
+	next   time.Time // line mode: next line's simulated time
+	drawn  int       // terminal: lines of the last drawing
+	lastAt time.Time // terminal: real time of the last drawing
+	last   *demo.Progress
 }
 
 func newDemoProgress(w io.Writer, d *Deps, cfg *config.Config) *demoProgress {
