@@ -263,10 +263,13 @@ func checkRoundTrip(t *testing.T, a *sqlite.DB) {
 	if n, err := a.WriteBatch(t.Context(), []cdr.Record{extra, w}); err != nil || n != 2 {
 		t.Fatal(err)
 	}
+	// One month (July, with the two records above) keeps the test quick
+	// under -race; volume adds nothing the fuzz test does not cover.
+	period := cdr.Filter{From: time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2025, 8, 1, 0, 0, 0, 0, time.UTC)}
 	export := func(s cdr.Store) []byte {
 		var buf bytes.Buffer
 		nw := cdr.NewNeutralWriter(&buf)
-		if err := s.Scan(t.Context(), cdr.Filter{}, func(r *cdr.Record) error { return nw.Write(*r) }); err != nil {
+		if err := s.Scan(t.Context(), period, func(r *cdr.Record) error { return nw.Write(*r) }); err != nil {
 			t.Fatal(err)
 		}
 		if err := nw.Flush(); err != nil {
@@ -284,19 +287,26 @@ func checkRoundTrip(t *testing.T, a *sqlite.DB) {
 	if err != nil {
 		t.Fatalf("import of an export: %v (bad: %v)", err, res.Bad)
 	}
-	if res.Inserted != 36002+2 {
-		t.Fatalf("imported %d, want 36004", res.Inserted)
+	n, err := a.Count(t.Context(), period)
+	if err != nil || n < 10000 || res.Inserted != n {
+		t.Fatalf("imported %d of the %d records of July (%v)", res.Inserted, n, err)
 	}
 	var want []cdr.Record
-	a.Scan(t.Context(), cdr.Filter{}, func(r *cdr.Record) error { want = append(want, *r); return nil })
+	a.Scan(t.Context(), period, func(r *cdr.Record) error { want = append(want, *r); return nil })
 	i := 0
 	b.Scan(t.Context(), cdr.Filter{}, func(r *cdr.Record) error {
+		if i >= len(want) {
+			t.Fatalf("the copy has more records than were exported")
+		}
 		if *r != want[i] {
 			t.Fatalf("record %d after round trip:\n got %+v\nwant %+v", i, *r, want[i])
 		}
 		i++
 		return nil
 	})
+	if i != len(want) {
+		t.Fatalf("the copy has %d records, want %d", i, len(want))
+	}
 	if second := export(b); !bytes.Equal(first, second) {
 		t.Fatal("exporting the re-imported store gives different bytes")
 	}
