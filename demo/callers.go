@@ -70,9 +70,12 @@ func (a *arrivals) after(t, end time.Time) (time.Time, bool) {
 // nextLocalHour is the start of the local hour after the one holding t.
 func nextLocalHour(t time.Time, loc *time.Location) time.Time {
 	l := t.In(loc)
-	b := time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), 0, 0, 0, loc).Add(time.Hour)
-	if !b.After(t) { // a repeated hour at the end of daylight-saving time
-		b = t.Add(time.Hour).Truncate(time.Minute)
+	// The start of t's local hour; in the hour repeated at the end of
+	// daylight-saving time time.Date may give its first instance, an
+	// hour early: step on until past t.
+	b := time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), 0, 0, 0, loc)
+	for !b.After(t) {
+		b = b.Add(time.Hour)
 	}
 	return b
 }
