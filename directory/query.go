@@ -148,7 +148,8 @@ type Suggestion struct {
 // province (a sigla, name or ISTAT number): those of the province first,
 // then those of the rest of its region; within each, open now first, then
 // unknown hours, then closed; then by type (cav, shelter, police,
-// carabinieri, health, legal, social, other), then by name. now is read on
+// carabinieri, health, legal, social, other); closed services of one type
+// by when they open next; then by name. now is read on
 // loc's wall clock (the service's zone, Europe/Rome). An unknown province
 // is an error wrapping ErrUnknownProvince.
 func Suggest(entries []Entry, province string, now time.Time, loc *time.Location) ([]Suggestion, error) {
@@ -180,6 +181,7 @@ func Suggest(entries []Entry, province string, now time.Time, loc *time.Location
 		return cmp.Or(
 			cmp.Compare(a.State, b.State),
 			cmp.Compare(a.Entry.Type, b.Entry.Type),
+			a.NextOpen.Compare(b.NextOpen), // zero unless both closed
 			cmp.Compare(fold(a.Entry.Name), fold(b.Entry.Name)),
 			cmp.Compare(a.Entry.Code, b.Entry.Code),
 		)
