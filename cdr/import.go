@@ -146,7 +146,7 @@ func Import(ctx context.Context, s Store, src io.Reader, h *callerid.Hasher, opt
 	}
 	if res.BadLines > 0 {
 		res.Inserted = 0
-		return res, fmt.Errorf("cdr: %d bad lines of %d; nothing imported: %w", res.BadLines, res.Lines, ErrBadLines)
+		return res, fmt.Errorf("cdr: %s of %d; nothing imported: %w", plural(res.BadLines, "bad line"), res.Lines, ErrBadLines)
 	}
 	if err := tx.Commit(); err != nil {
 		res.Inserted = 0
@@ -277,4 +277,12 @@ func readBatches(ctx context.Context, src *lineSource, out chan<- *batch) error 
 			}
 		}
 	}
+}
+
+// plural is "1 bad line", "2 bad lines".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -107,7 +107,10 @@ privacy.hmac_key_env/_file (with --config), else from the environment
 variable HELPLINE_HMAC_KEY. It must be the key 'helpline serve' uses, or the
 imported callers will match nobody.
 
-Without --config, --db is an SQLite file, created if absent.`,
+Without --config, --db is an SQLite file, created if absent. The import holds
+the database's write lock until it commits: a switchboard writing to the same
+file waits meanwhile (up to its busy timeout), so import large files when the
+switchboard is quiet, or into a copy.`,
 		Example: `  HELPLINE_HMAC_KEY=... helpline cdr import --db cdr.db quarter-2025-summer.jsonl.gz
   helpline cdr import --config /etc/helpline/helpline.yaml old-switchboard.jsonl
   zcat calls.jsonl.gz | helpline cdr import --db cdr.db --hmac-key-file /run/secrets/hmac -`,
@@ -223,9 +226,9 @@ func runCdrImport(c *cobra.Command, d *Deps, o *cdrImportOptions, file string) e
 			fmt.Fprintf(d.Stderr, "%s:%d: %v\n", name, le.Line, le.Err)
 		}
 		if more := res.BadLines - min(o.maxErrors, len(res.Bad)); more > 0 {
-			fmt.Fprintf(d.Stderr, "%s: … and %d more bad lines\n", name, more)
+			fmt.Fprintf(d.Stderr, "%s: … and %s\n", name, plural(more, "more bad line"))
 		}
-		fmt.Fprintf(d.Stderr, "%s: %d bad lines of %d; nothing imported\n", name, res.BadLines, res.Lines)
+		fmt.Fprintf(d.Stderr, "%s: %s of %d; nothing imported\n", name, plural(res.BadLines, "bad line"), res.Lines)
 		return exitStatus(exitFailure)
 	case err != nil:
 		return fmt.Errorf("%s%s: %w; nothing imported", prefix(c), name, err)
@@ -237,10 +240,12 @@ func runCdrImport(c *cobra.Command, d *Deps, o *cdrImportOptions, file string) e
 	}
 	if res.Inserted == 0 {
 		_, err = fmt.Fprintf(d.Stdout, "%s: 0 new records: all %d were already in %s\n", name, res.Records, dbPath)
+		// (0 records at all: "all 0" reads oddly but is true, and an empty
+		// file is worth noticing.)
 		return err
 	}
-	_, err = fmt.Fprintf(d.Stdout, "%s: imported %d new records into %s (%d already there) in %s%s\n",
-		name, res.Inserted, dbPath, res.Duplicates, elapsed.Round(time.Millisecond), rate)
+	_, err = fmt.Fprintf(d.Stdout, "%s: imported %s into %s (%d already there) in %s%s\n",
+		name, plural(res.Inserted, "new record"), dbPath, res.Duplicates, elapsed.Round(time.Millisecond), rate)
 	return err
 }
 
@@ -449,4 +454,12 @@ func (b *progressBar) done() {
 		return
 	}
 	fmt.Fprint(b.w, "\r\033[K")
+}
+
+// plural is "1 bad line", "2 bad lines".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -188,7 +188,7 @@ func TestCdrImportStdinAndUnknownKeys(t *testing.T) {
 		t.Fatalf("strict: exit %d, stderr %q", r.code, r.stderr)
 	}
 	r = runCLI(t, cdrEnv, line, "cdr", "import", "--db", db, "--allow-unknown-keys", "-")
-	if r.code != 0 || r.stderr != "stdin:1: warning: unknown keys colour dropped\n" || !strings.HasPrefix(r.stdout, "stdin: imported 1 new records") {
+	if r.code != 0 || r.stderr != "stdin:1: warning: unknown keys colour dropped\n" || !strings.HasPrefix(r.stdout, "stdin: imported 1 new record ") {
 		t.Fatalf("allowed: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
