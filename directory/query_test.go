@@ -170,9 +170,9 @@ func TestSearchHidesConfidential(t *testing.T) {
 		want string
 	}{
 		{directory.Query{Text: "arcobaleno"}, "Casa Rifugio Arcobaleno"},
-		{directory.Query{Text: "Via Nascosta"}, ""},     // the shelter's address
-		{directory.Query{Text: "049 555 0102"}, ""},     // the shelter's phone
-		{directory.Query{Text: "tramite cav"}, ""},      // the shelter's notes
+		{directory.Query{Text: "Via Nascosta"}, ""}, // the shelter's address
+		{directory.Query{Text: "049 555 0102"}, ""}, // the shelter's phone
+		{directory.Query{Text: "tramite cav"}, ""},  // the shelter's notes
 		{directory.Query{Text: "rifugio", Province: "VE"}, "Casa Rifugio Laguna"},
 		{directory.Query{Text: "Via Nascosta", Confidential: true}, "Casa Rifugio Arcobaleno"},
 		{directory.Query{Text: "049 555 0102", Confidential: true}, "Casa Rifugio Arcobaleno"},
