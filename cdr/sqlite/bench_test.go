@@ -190,3 +190,30 @@ func BenchmarkTxInsert(b *testing.B) {
 	b.ReportMetric(n/elapsed.Seconds(), "records/s")
 	b.ReportMetric(float64(cpu.Microseconds())/n, "cpu-µs/record")
 }
+
+// BenchmarkScan reads 100,000 records back (what the report does for a
+// period), one fresh *cdr.Record each.
+func BenchmarkScan(b *testing.B) {
+	var buf bytes.Buffer
+	if err := cdrtest.WriteSynthetic(&buf, 100_000, 3); err != nil {
+		b.Fatal(err)
+	}
+	db, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "cdr.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := cdr.Import(b.Context(), db, &buf, testHasher(b), cdr.ImportOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	n := 0
+	for i := 0; i < b.N; i++ {
+		if err := db.Scan(b.Context(), cdr.Filter{}, func(*cdr.Record) error { n++; return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(n), "cpu-ns/record")
+}
