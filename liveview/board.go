@@ -61,6 +61,9 @@ type Status struct {
 	// Events is true while the view is subscribed to the queue's pushed
 	// events; false means it only refreshes periodically.
 	Events bool
+	// Single marks the picture of a single read (--once, --json): no
+	// subscription, no refresh.
+	Single bool
 }
 
 // LanguageRow is one language queue.

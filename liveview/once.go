@@ -36,11 +36,12 @@ func Once(ctx context.Context, d Deps, o Options) (Board, error) {
 	snap, err := d.Queue.Snapshot(qctx, now)
 	in := boardInput{service: o.Service, now: now, alert: o.Alert, languages: o.Languages,
 		names: o.OperatorNames, today: day.today(d.Records != nil), staleness: o.StaleAfter}
+	in.status.Single = true
 	if err != nil {
 		if queue.IsUnavailable(err) {
-			in.status = Status{RedisDown: true, RedisErr: rootCause(err), DownSince: now}
+			in.status.RedisDown, in.status.RedisErr, in.status.DownSince = true, rootCause(err), now
 		} else {
-			in.status = Status{Err: err.Error()}
+			in.status.Err = err.Error()
 		}
 		return buildBoard(in), fmt.Errorf("liveview: reading the queue: %w", err)
 	}

@@ -157,14 +157,14 @@ func TestRedisDownAndBack(t *testing.T) {
 	drv.advance(w.clk, DefaultRefresh)
 	drv.await("the failed refresh", func(m *Model) bool { return m.snapErr != nil && !m.fetching })
 	frame := drv.m.View()
-	for _, s := range []string{"REDIS DOWN", "! Redis unreachable since 21:14:10; showing 21:14:05 (5s old)", "as of 21:14:05", "3f9a2c01"} {
+	for _, s := range []string{"REDIS DOWN", "! Redis unreachable since 21:14:10 (connection refused); data 5s old", "as of 21:14:05", "3f9a2c01"} {
 		if !strings.Contains(frame, s) {
 			t.Errorf("frame with Redis down lacks %q:\n%s", s, frame)
 		}
 	}
 	drv.advance(w.clk, 2*DefaultRefresh)
 	drv.await("another failed refresh", func(m *Model) bool { return !m.fetching })
-	if frame := drv.m.View(); !strings.Contains(frame, "since 21:14:10; showing 21:14:05 (15s old)") {
+	if frame := drv.m.View(); !strings.Contains(frame, "! Redis unreachable since 21:14:10 (connection refused); data 15s old") {
 		t.Errorf("later frame with Redis down:\n%s", frame)
 	}
 	// Actions are refused while Redis is away.
@@ -203,7 +203,7 @@ func TestStartWithRedisDown(t *testing.T) {
 	drv := newDriver(t, w.ctx, m)
 	drv.await("the first failure", func(m *Model) bool { return m.snapErr != nil && !m.fetching && !m.watching })
 	frame := drv.m.View()
-	for _, s := range []string{"REDIS DOWN", "! Redis unreachable since 21:14:05; no data yet; retrying"} {
+	for _, s := range []string{"REDIS DOWN", "! Redis unreachable since 21:14:05 (connection refused); no data yet"} {
 		if !strings.Contains(frame, s) {
 			t.Errorf("frame lacks %q:\n%s", s, frame)
 		}

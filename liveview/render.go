@@ -116,6 +116,8 @@ func titleLine(b *Board, st *Styles, width int) string {
 		badge = st.Warn.Render(" CONNECTING ")
 	case b.Status.Stale:
 		badge = st.Warn.Render(" STALE ")
+	case b.Status.Single:
+		badge = st.Live.Render(" OK ")
 	case !b.Status.Events:
 		badge = st.Warn.Render(" POLLING ")
 	default:
@@ -129,14 +131,16 @@ func titleLine(b *Board, st *Styles, width int) string {
 // bannerLine says what is wrong with the data, or "" when nothing is.
 func bannerLine(b *Board, st *Styles) string {
 	s := b.Status
-	dataOf := "no data yet"
+	loc := b.At.Location()
+	dataOf, age := "no data yet", "no data yet"
 	if !s.DataAt.IsZero() {
-		dataOf = "showing " + s.DataAt.In(b.At.Location()).Format("15:04:05") + " (" + fmtDur(s.Age) + " old)"
+		dataOf = "showing " + s.DataAt.In(loc).Format("15:04:05") + " (" + fmtDur(s.Age) + " old)"
+		age = "data " + fmtDur(s.Age) + " old"
 	}
 	switch {
 	case s.RedisDown:
-		return st.Error.Render("! Redis unreachable since "+s.DownSince.In(b.At.Location()).Format("15:04:05")+"; "+dataOf+"; retrying") +
-			st.Dim.Render(" ("+s.RedisErr+")")
+		return st.Error.Render("! Redis unreachable since "+s.DownSince.In(loc).Format("15:04:05")) +
+			st.Dim.Render(" ("+lastClause(s.RedisErr)+")") + st.Error.Render("; "+age)
 	case s.Err != "":
 		return st.Error.Render("! cannot read the queue; "+dataOf) + st.Dim.Render(" ("+s.Err+")")
 	case s.DataAt.IsZero():
@@ -206,7 +210,11 @@ func waitingLines(b *Board, st *Styles, langs []*LanguageRow, budget, width int)
 	var out []string
 	quota := callQuota(langs, budget)
 	for i, l := range langs {
-		head := "  " + pad(l.Code+" "+l.Name, 16) + " "
+		label := l.Code
+		if l.Name != l.Code {
+			label += " " + l.Name
+		}
+		head := "  " + pad(label, 16) + " "
 		if len(l.Waiting) == 0 {
 			head += pad("none waiting", 28)
 		} else {
@@ -365,6 +373,15 @@ func todayLines(b *Board, st *Styles) []string {
 		l2 += " " + st.Error.Render("! "+t.Note)
 	}
 	return []string{l1, l2}
+}
+
+// lastClause is the end of an error chain ("dial tcp …: connect:
+// connection refused" → "connection refused"): what fits on a banner.
+func lastClause(msg string) string {
+	if i := strings.LastIndex(msg, ": "); i >= 0 && i+2 < len(msg) {
+		return msg[i+2:]
+	}
+	return msg
 }
 
 // fmtDur writes a duration for a glance: 7s, 2m41s, 1h02m (rounded down
