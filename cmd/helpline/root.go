@@ -85,11 +85,8 @@ start from 'helpline config example'.`,
 		newCompletionCmd(d),
 		newReportCmd(d),
 		newCdrCmd(d),
-		newDirectoryCmd(d),
 		newQueueCmd(d),
 		newDemoCmd(d),
-		newAsteriskConfigCmd(d),
-		newServeCmd(d),
 	)
 
 	root.SetHelpCommand(newHelpCmd())
