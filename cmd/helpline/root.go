@@ -85,6 +85,7 @@ start from 'helpline config example'.`,
 		newCompletionCmd(d),
 		newReportCmd(d),
 		newCdrCmd(d),
+		newDirectoryCmd(d),
 		newQueueCmd(d),
 		newDemoCmd(d),
 	)
