@@ -88,6 +88,7 @@ start from 'helpline config example'.`,
 		newDirectoryCmd(d),
 		newQueueCmd(d),
 		newDemoCmd(d),
+		newServeCmd(d),
 		newAsteriskConfigCmd(d),
 	)
 

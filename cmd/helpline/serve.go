@@ -1,0 +1,362 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"github.com/helpline-it/helpline/ari"
+	ariapp "github.com/helpline-it/helpline/ari-app"
+	"github.com/helpline-it/helpline/blacklist"
+	"github.com/helpline-it/helpline/callerid"
+	"github.com/helpline-it/helpline/cdr"
+	"github.com/helpline-it/helpline/cdr/sqlite"
+	"github.com/helpline-it/helpline/config"
+	"github.com/helpline-it/helpline/ivr"
+	"github.com/helpline-it/helpline/queue"
+)
+
+// serveOptions are the flags of `helpline serve`.
+type serveOptions struct {
+	configFile string
+	logLevel   string
+	drain      time.Duration
+}
+
+// serveHooks let tests listen on a port of their choosing and learn when
+// the node is up. Nil fields are the production behaviour.
+type serveHooks struct {
+	// listen opens the health/metrics listener (default net.Listen).
+	listen func(addr string) (net.Listener, error)
+	// started is called with the listener's address once everything runs.
+	started func(addr string)
+}
+
+// Bounds of the start and of the stop.
+const (
+	redisStartTimeout = 3 * time.Second
+	httpStopTimeout   = 5 * time.Second
+	defaultDrain      = 2 * time.Minute
+)
+
+func newServeCmd(d *Deps) *cobra.Command { return newServeCmdHooks(d, nil) }
+
+func newServeCmdHooks(d *Deps, hooks *serveHooks) *cobra.Command {
+	o := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the switchboard: take the calls Asterisk hands to the ARI app",
+		Long: `Runs one switchboard node: connects to Asterisk's ARI (the Stasis app of
+ari.app), to Redis (queues, operators, blacklist) and to the call-record store,
+and runs the call flow for every caller entering Stasis(<app>,inbound).
+
+Secrets come from the environment or files named in the configuration: the ARI
+password and the privacy HMAC key are required; without the key the node
+refuses to start (caller numbers would have nothing to hash them with).
+
+If Redis cannot be reached at start the node starts anyway on an in-process
+queue, without the blacklist, and says so loudly in the log: a caller must
+never be lost to a Redis outage. Call records of that time carry the fallback
+mark.
+
+On http.listen it serves /healthz (the process is alive), /readyz (the ARI
+event stream is connected and the record store open) and /metrics
+(Prometheus). SIGTERM or SIGINT stops it gracefully: no new call is taken
+(callers arriving are left in Stasis for the next process), calls in progress
+may finish for up to --drain, then the node exits.`,
+		Example: `  HELPLINE_ARI_PASSWORD=... HELPLINE_HMAC_KEY=$(cat /run/secrets/hmac) \
+    helpline serve --config /etc/helpline/helpline.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			ctx := c.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			return runServe(ctx, c, d, o, hooks)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.configFile, "config", "", "the configuration file (required)")
+	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.DurationVar(&o.drain, "drain", defaultDrain, "on stop, how long calls in progress may go on before the node exits")
+	return cmd
+}
+
+// runServe runs the node until ctx ends (SIGTERM/SIGINT in production).
+func runServe(ctx context.Context, c *cobra.Command, d *Deps, o *serveOptions, hooks *serveHooks) error {
+	p := prefix(c)
+	if o.configFile == "" {
+		return usageErrorf("%smissing --config FILE", p)
+	}
+	level, err := zerolog.ParseLevel(o.logLevel)
+	if err != nil || o.logLevel == "" {
+		return usageErrorf("%s--log-level %q: want debug, info, warn or error", p, o.logLevel)
+	}
+	if o.drain < 0 {
+		return usageErrorf("%s--drain %v: must not be negative", p, o.drain)
+	}
+	if hooks == nil {
+		hooks = &serveHooks{}
+	}
+	cfg, err := loadConfig(c, d, o.configFile)
+	if err != nil {
+		return err
+	}
+	secrets, err := cfg.Secrets(d.Getenv)
+	if err != nil {
+		var se *config.SecretError
+		for _, e := range unjoin(err) {
+			if errors.As(e, &se) {
+				fmt.Fprintf(d.Stderr, "%s: %v\n", cfg.File, se)
+			}
+		}
+		if secrets.HMACKey.IsZero() {
+			fmt.Fprintf(d.Stderr, "helpline: serve: refusing to start without the privacy key (%s): caller numbers must be hashed before anything stores them\n", cfg.Privacy.HMACKey.Key)
+		}
+		return exitStatus(exitUsage)
+	}
+	log := zerolog.New(d.Stderr).Level(level).With().Timestamp().Str("service", cfg.Service).Str("node", cfg.NodeID).Logger()
+	n, err := startNode(ctx, cfg, secrets, d, o, hooks, log)
+	if err != nil {
+		log.Error().Err(err).Msg("not started")
+		return fmt.Errorf("%s%w", p, err)
+	}
+	return n.wait()
+}
+
+// node is one running switchboard node.
+type node struct {
+	log      zerolog.Logger
+	store    *sqlite.DB
+	rdb      *redis.Client
+	events   *ari.Events
+	http     *http.Server
+	storeUp  atomic.Bool
+	fallback bool
+
+	appDone  chan error
+	flowDone chan struct{}
+	httpDone chan error
+	stopFlow context.CancelFunc
+}
+
+// startNode opens every connection and starts the flow, the ARI app and
+// the HTTP listener. On error everything opened is closed again.
+func startNode(ctx context.Context, cfg *config.Config, secrets config.Secrets, d *Deps, o *serveOptions,
+	hooks *serveHooks, log zerolog.Logger) (_ *node, err error) {
+	n := &node{log: log}
+	defer func() {
+		if err != nil {
+			n.close()
+		}
+	}()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	fallbackGauge := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "helpline_serve_redis_fallback",
+		Help: "1 when the node runs on the in-process queue because Redis was unreachable at start.",
+	})
+	reg.MustRegister(fallbackGauge)
+
+	hasher, err := callerid.NewHasher([]byte(secrets.HMACKey.Reveal()))
+	if err != nil {
+		return nil, fmt.Errorf("privacy key: %w", err)
+	}
+
+	// Call records.
+	if cfg.CDR.Driver != config.DriverSQLite {
+		return nil, fmt.Errorf("cdr.driver %q: only sqlite is wired into serve so far", cfg.CDR.Driver)
+	}
+	if n.store, err = sqlite.Open(ctx, cfg.CDR.Path, sqlite.Options{Now: d.Clock.Now, Logger: log}); err != nil {
+		return nil, fmt.Errorf("call-record store %s: %w", cfg.CDR.Path, err)
+	}
+	n.storeUp.Store(true)
+	var records cdr.Writer = n.store
+
+	// Redis, or the in-process fallback.
+	var q queue.Queue
+	var block ivr.Blocklist
+	network, addr := cfg.Redis.Network()
+	rdb := redis.NewClient(&redis.Options{Network: network, Addr: addr, DB: cfg.Redis.DB, Password: secrets.RedisPassword.Reveal()})
+	pctx, cancel := context.WithTimeout(ctx, redisStartTimeout)
+	perr := rdb.Ping(pctx).Err()
+	cancel()
+	var langs []string
+	for _, l := range cfg.Languages {
+		langs = append(langs, l.Code)
+	}
+	if perr == nil {
+		n.rdb = rdb
+		rq, err := queue.NewRedis(rdb, queue.RedisOptions{Prefix: redisPrefix(cfg), Service: cfg.Service, Languages: langs, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("queue: %w", err)
+		}
+		bl, err := blacklist.NewRedis(rdb, blacklist.RedisOptions{Prefix: redisPrefix(cfg), Policy: blacklistPolicy(cfg)})
+		if err != nil {
+			return nil, fmt.Errorf("blacklist: %w", err)
+		}
+		q, block = rq, flowBlocklist{bl}
+	} else {
+		_ = rdb.Close()
+		n.fallback = true
+		fallbackGauge.Set(1)
+		log.Error().Err(perr).Str("redis", cfg.Redis.Addr).
+			Msg("REDIS UNREACHABLE AT START: running on the IN-PROCESS queue, WITHOUT the blacklist; calls keep flowing, operators must log in again on this node; restart once Redis is back")
+		mq, err := queue.NewMemory(cfg.Service)
+		if err != nil {
+			return nil, fmt.Errorf("queue: %w", err)
+		}
+		q = mq
+		records = fallbackRecords{records}
+	}
+
+	// ARI.
+	acfg := ariConfig(cfg, secrets.ARIPassword.Reveal())
+	client, err := ari.NewClient(acfg, ari.WithLogger(log))
+	if err != nil {
+		return nil, fmt.Errorf("ari: %w", err)
+	}
+	if n.events, err = ari.OpenEvents(acfg, ari.EventsOptions{Logger: log, Registerer: reg, Clock: d.Clock}); err != nil {
+		return nil, fmt.Errorf("ari events: %w", err)
+	}
+
+	flow, err := ivr.New(flowConfig(cfg), ivr.Deps{
+		Queue: q, CDR: records, Identifier: hasher, Blocklist: block,
+		Schedule: ivr.ScheduleFunc(cfg.OpenLanguages),
+		Clock:    d.Clock, Logger: log, Registerer: reg,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("call flow: %w", err)
+	}
+	app, err := ariapp.New(ariapp.Options{
+		Client: client, Events: n.events, Flow: flow, DrainTimeout: o.drain,
+		Clock: d.Clock, Logger: log, Registerer: reg,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// Health and metrics, first: a port in use is a start-up error.
+	listen := hooks.listen
+	if listen == nil {
+		listen = func(a string) (net.Listener, error) { return net.Listen("tcp", a) }
+	}
+	ln, err := listen(cfg.HTTP.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("http.listen: %w", err)
+	}
+	n.http = &http.Server{Handler: n.handler(reg), ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: 8 << 10}
+	n.httpDone = make(chan error, 1)
+	go func() { n.httpDone <- n.http.Serve(ln) }()
+
+	flowCtx, stopFlow := context.WithCancel(context.WithoutCancel(ctx))
+	n.stopFlow = stopFlow
+	n.flowDone = make(chan struct{})
+	go func() {
+		defer close(n.flowDone)
+		_ = flow.Run(flowCtx)
+	}()
+	n.appDone = make(chan error, 1)
+	go func() { n.appDone <- app.Run(ctx) }()
+	log.Info().Str("http", ln.Addr().String()).Str("ari", acfg.URL).Str("app", acfg.Application).
+		Bool("redis_fallback", n.fallback).Msg("helpline node started")
+	if hooks.started != nil {
+		hooks.started(ln.Addr().String())
+	}
+	return n, nil
+}
+
+// wait returns once the ARI app has drained (after ctx ended), then stops
+// the rest in order: flow, HTTP, connections.
+func (n *node) wait() error {
+	err := <-n.appDone
+	n.stopFlow()
+	<-n.flowDone
+	sctx, cancel := context.WithTimeout(context.Background(), httpStopTimeout)
+	defer cancel()
+	if herr := n.http.Shutdown(sctx); herr != nil {
+		_ = n.http.Close()
+	}
+	<-n.httpDone
+	n.close()
+	if err != nil {
+		n.log.Error().Err(err).Msg("stopped with an error")
+		return err
+	}
+	n.log.Info().Msg("helpline node stopped")
+	return nil
+}
+
+func (n *node) close() {
+	if n.events != nil {
+		_ = n.events.Close()
+	}
+	if n.rdb != nil {
+		_ = n.rdb.Close()
+	}
+	if n.store != nil && n.storeUp.Swap(false) {
+		_ = n.store.Close()
+	}
+}
+
+// handler serves /healthz, /readyz and /metrics; anything else is 404,
+// any method but GET and HEAD 405.
+func (n *node) handler(reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		st := n.events.State()
+		var problems []string
+		if st != ari.StateConnected {
+			problems = append(problems, "ari events "+st.String())
+		}
+		if !n.storeUp.Load() {
+			problems = append(problems, "call-record store closed")
+		}
+		if len(problems) > 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			for _, p := range problems {
+				_, _ = fmt.Fprintln(w, p)
+			}
+			return
+		}
+		if n.fallback {
+			_, _ = fmt.Fprintln(w, "ok (redis fallback: in-process queue)")
+			return
+		}
+		_, _ = fmt.Fprintln(w, "ok")
+	})
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// fallbackRecords marks the records of calls handled while Redis was
+// unreachable (cdr.Record.Fallback), for the report's footnote.
+type fallbackRecords struct{ w cdr.Writer }
+
+func (f fallbackRecords) Write(ctx context.Context, r cdr.Record) error {
+	r.Fallback = true
+	return f.w.Write(ctx, r)
+}
