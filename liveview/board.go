@@ -247,6 +247,7 @@ func buildBoard(in boardInput) Board {
 				if !slices.Contains(op.Skills, l.Code) {
 					continue
 				}
+				op = effective(op, ref)
 				if op.State == queue.Available {
 					row.Free++
 				}
@@ -276,6 +277,7 @@ func buildBoard(in boardInput) Board {
 			if op.State == queue.LoggedOut {
 				continue
 			}
+			op = effective(op, ref)
 			r := OperatorRow{
 				ID:          op.ID,
 				Name:        cmp.Or(in.names[op.ID], op.ID),
@@ -295,6 +297,16 @@ func buildBoard(in boardInput) Board {
 		slices.SortFunc(b.Operators, func(x, y OperatorRow) int { return cmp.Compare(x.ID, y.ID) })
 	}
 	return b
+}
+
+// effective is op as the queue will make it once it notices the time:
+// a wrap-up that ended at WrapUntil is free since then. The view reads
+// the queue without bringing it up to date (see readOnlyInstant).
+func effective(op queue.Operator, at time.Time) queue.Operator {
+	if op.State == queue.WrapUp && !op.WrapUntil.IsZero() && !op.WrapUntil.After(at) {
+		op.State, op.Since, op.IdleSince, op.WrapUntil = queue.Available, op.WrapUntil, op.WrapUntil, time.Time{}
+	}
+	return op
 }
 
 // waitingCount is the number of callers waiting on b.

@@ -80,13 +80,20 @@
 // when stdout is not a terminal, summarised in one line per change
 // (Options.Lines).
 //
+// # Looking changes nothing
+//
+// queue.Snapshot brings the queue up to the time it is given (promotes
+// ended wrap-ups, returns expired offers) before answering. The view
+// passes an instant before anything can be due (readOnlyInstant), so its
+// reads never change routing — however many supervisors watch, and
+// whatever their machines' clocks say — and works out itself that an
+// ended wrap-up means free. An offer that expired stays "ringing" until
+// the switchboard reaps it, which is the truth of the store.
+//
 // # Known limits
 //
-// Snapshot is not read-only in package queue: it promotes due wrap-ups
-// and returns expired offers at the time it is given, which the view
-// takes from its own clock. A supervisor's machine whose clock runs ahead
-// of the switchboard's could expire an offer early; run the view on a
-// machine synchronised with the nodes (NTP) until the queue offers a
-// read-only snapshot. A call answered before the view started and still
-// in conversation is counted when its record is written.
+// Redis going away is noticed at the next safety refresh (go-redis
+// reconnects its subscription silently), so within Refresh. A call
+// answered before the view started and still in conversation is counted
+// when its record is written.
 package liveview

@@ -394,7 +394,7 @@ func (m *Model) startFetch() tea.Cmd {
 		ctx, cancel := context.WithTimeout(m.ctx, m.o.Timeout)
 		defer cancel()
 		at := m.clock.Now()
-		s, err := m.d.Queue.Snapshot(ctx, at)
+		s, err := readSnapshot(ctx, m.d.Queue, at)
 		if m.ctx.Err() != nil {
 			return nil
 		}
@@ -458,6 +458,23 @@ func (m *Model) tick() tea.Cmd {
 			return nil
 		}
 	}
+}
+
+// readOnlyInstant is the time the view passes to queue.Snapshot. The
+// store "brings the queue up to" that time before answering (promotes
+// wrap-ups that ended, returns expired offers): given an instant before
+// anything could be due, it changes nothing. The view must not change
+// routing by looking at it — and its clock, on a supervisor's machine,
+// may run ahead of the switchboard's. buildBoard shows an ended wrap-up
+// as free itself; an expired offer stays "ringing" until the switchboard
+// reaps it, which is what the store holds.
+var readOnlyInstant = time.UnixMilli(0)
+
+// readSnapshot reads the queue without changing it, stamped with at.
+func readSnapshot(ctx context.Context, q queue.Queue, at time.Time) (queue.Snapshot, error) {
+	s, err := q.Snapshot(ctx, readOnlyInstant)
+	s.At = at
+	return s, err
 }
 
 // Board returns the picture as it stands.

@@ -386,6 +386,32 @@ func TestMidnight(t *testing.T) {
 	}
 }
 
+// TestViewChangesNothing: the view reads the queue without bringing it
+// up to date: an ended wrap-up is shown free but stays in the store until
+// the switchboard promotes it, and an expired offer is not reaped.
+func TestViewChangesNothing(t *testing.T) {
+	w := newWorld(t)
+	evening(t, w)
+	drv := w.start(t, w.deps(), w.options(), 80, 24)
+	drv.advance(w.clk, 40*time.Second) // op-5's wrap-up ended at t0+25s, op-3's offer expired at t0+25s
+	drv.await("a refresh after the advance", func(m *Model) bool { return !m.fetching && m.snap.At.Equal(t0.Add(40*time.Second)) })
+	var op5 OperatorRow
+	for _, o := range drv.m.Board().Operators {
+		if o.ID == "op-5" {
+			op5 = o
+		}
+	}
+	if op5.State != queue.Available || op5.InState != 15*time.Second {
+		t.Errorf("op-5 on the board: %+v, want free for 15s", op5)
+	}
+	if op, _ := w.q.Operator(w.ctx, "op-5"); op.State != queue.WrapUp {
+		t.Errorf("the view promoted op-5 in the store: %+v", op)
+	}
+	if op, _ := w.q.Operator(w.ctx, "op-3"); op.State != queue.Ringing || op.CallID != "c-en-1" {
+		t.Errorf("the view reaped op-3's offer: %+v", op)
+	}
+}
+
 // TestStale: a read that hangs leaves the screen marked stale once the
 // data is older than StaleAfter, and the next answer clears it.
 func TestStale(t *testing.T) {

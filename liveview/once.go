@@ -33,7 +33,7 @@ func Once(ctx context.Context, d Deps, o Options) (Board, error) {
 	}
 	qctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	snap, err := d.Queue.Snapshot(qctx, now)
+	snap, err := readSnapshot(qctx, d.Queue, now)
 	in := boardInput{service: o.Service, now: now, alert: o.Alert, languages: o.Languages,
 		names: o.OperatorNames, today: day.today(d.Records != nil), staleness: o.StaleAfter}
 	in.status.Single = true
