@@ -160,7 +160,11 @@ func Suggest(entries []Entry, province string, now time.Time, loc *time.Location
 	if loc == nil {
 		loc = time.UTC
 	}
-	var out []Suggestion
+	type ranked struct {
+		Suggestion
+		name string // folded once, not at every comparison
+	}
+	var rs []ranked
 	for _, e := range entries {
 		if e.Region != p.Region {
 			continue
@@ -169,9 +173,9 @@ func Suggest(entries []Entry, province string, now time.Time, loc *time.Location
 		if s.State == Closed {
 			s.NextOpen, _ = e.Hours.NextOpen(now, loc)
 		}
-		out = append(out, s)
+		rs = append(rs, ranked{s, fold(e.Name)})
 	}
-	slices.SortFunc(out, func(a, b Suggestion) int {
+	slices.SortFunc(rs, func(a, b ranked) int {
 		if a.SameProvince != b.SameProvince {
 			if a.SameProvince {
 				return -1
@@ -182,9 +186,13 @@ func Suggest(entries []Entry, province string, now time.Time, loc *time.Location
 			cmp.Compare(a.State, b.State),
 			cmp.Compare(a.Entry.Type, b.Entry.Type),
 			a.NextOpen.Compare(b.NextOpen), // zero unless both closed
-			cmp.Compare(fold(a.Entry.Name), fold(b.Entry.Name)),
+			cmp.Compare(a.name, b.name),
 			cmp.Compare(a.Entry.Code, b.Entry.Code),
 		)
 	})
+	out := make([]Suggestion, len(rs))
+	for i, r := range rs {
+		out[i] = r.Suggestion
+	}
 	return out, nil
 }

@@ -134,7 +134,8 @@ indirizzo, orari, note, riservato, codice). type is cav, shelter, police,
 carabinieri, health, legal, social or other, or an Italian label ("centro
 antiviolenza", "casa rifugio", "questura", "pronto soccorso", …); province
 is a sigla (PD) or a name; hours read like "lun-ven 09:00-18:00; sab
-09:00-13:00" or "24/7"; confidential is sì/no (shelters always are).
+09:00-13:00" or "24/7" (a field holding the separator is quoted, as
+spreadsheets do by themselves); confidential is sì/no (shelters always are).
 
 Every row is checked. If any is bad, every problem is reported on stderr as
 FILE:LINE: column "phone": "abc" is not a phone number (the first

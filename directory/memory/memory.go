@@ -25,6 +25,7 @@ type Store struct {
 
 	mu      sync.RWMutex
 	entries map[string]directory.Entry
+	byCode  []directory.Entry // entries sorted by code, rebuilt at each commit
 }
 
 // New returns an empty Store.
@@ -53,7 +54,7 @@ func (s *Store) List(ctx context.Context) ([]directory.Entry, error) {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return sorted(s.entries), nil
+	return slices.Clone(s.byCode), nil
 }
 
 func sorted(m map[string]directory.Entry) []directory.Entry {
@@ -79,8 +80,9 @@ func (s *Store) Update(ctx context.Context, fn func(context.Context, directory.T
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("directory/memory: commit: %w", err)
 	}
+	byCode := sorted(tx.entries)
 	s.mu.Lock()
-	s.entries = tx.entries
+	s.entries, s.byCode = tx.entries, byCode
 	s.mu.Unlock()
 	return nil
 }
