@@ -388,3 +388,101 @@ func TestOperatorDialIn(t *testing.T) {
 		s.noLeaks()
 	})
 }
+
+// TestBridgeAddRemoveAndLegDTMF: the caller is taken out of the bridge and
+// put back (what transfers are made of), the operator's keys reach
+// Leg.DTMF, and Add of a hung-up channel is ErrHangup.
+func TestBridgeAddRemoveAndLegDTMF(t *testing.T) {
+	type step struct {
+		what string
+		err  error
+	}
+	steps := make(chan step, 8)
+	digits := make(chan ivr.Digit, 1)
+	s := newStack(t, withFlow(func(ctx context.Context, c ivr.Call, _ string) (cdr.Record, error) {
+		_ = c.Answer(ctx)
+		leg, err := c.Originate(ctx, ivr.OriginateRequest{Endpoint: "PJSIP/op1001", Operator: "op1001", Timeout: 20 * time.Second, Label: "1522 it"})
+		if err != nil {
+			steps <- step{"originate", err}
+			return cdr.Record{}, err
+		}
+		br, err := c.Bridge(ctx, leg)
+		steps <- step{"bridge", err}
+		steps <- step{"remove", br.Remove(ctx, c)}
+		steps <- step{"remove again", br.Remove(ctx, c)}
+		steps <- step{"add", br.Add(ctx, c)}
+		digits <- <-leg.DTMF()
+		<-c.Done()
+		steps <- step{"add after hang-up", br.Add(ctx, c)}
+		_ = leg.Hangup(ctx, ivr.CauseNormal)
+		steps <- step{"destroy", br.Destroy(ctx)}
+		steps <- step{"destroy again", br.Destroy(ctx)}
+		return cdr.Record{}, nil
+	}))
+	c := s.dial(callerNumber)
+	phone, err := s.srv.AwaitRinging(s.ctx, "op1001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := func(want string) error {
+		t.Helper()
+		var st step
+		s.until(want, time.Minute, func() bool {
+			select {
+			case st = <-steps:
+				return true
+			default:
+				return false
+			}
+		})
+		if st.what != want {
+			t.Fatalf("step %q (%v), want %q", st.what, st.err, want)
+		}
+		return st.err
+	}
+	for _, w := range []string{"bridge", "remove", "remove again", "add"} {
+		if err := next(w); err != nil {
+			t.Errorf("%s: %v", w, err)
+		}
+	}
+	var entered, left int
+	for _, e := range s.srv.Events() {
+		if ev, ok := e.Event.(*ari.ChannelEnteredBridge); ok && ev.Channel.ID == c.ChannelID() {
+			entered++
+		}
+		if ev, ok := e.Event.(*ari.ChannelLeftBridge); ok && ev.Channel.ID == c.ChannelID() {
+			left++
+		}
+	}
+	if entered != 2 || left != 1 {
+		t.Errorf("caller entered %d and left %d times, want 2 and 1", entered, left)
+	}
+	if err := phone.SendDTMF("#"); err != nil {
+		t.Fatal(err)
+	}
+	var d ivr.Digit
+	s.until("operator's key", time.Minute, func() bool {
+		select {
+		case d = <-digits:
+			return true
+		default:
+			return false
+		}
+	})
+	if d != '#' {
+		t.Errorf("leg key %q", d)
+	}
+	if err := c.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	if err := next("add after hang-up"); !errors.Is(err, ivr.ErrHangup) {
+		t.Errorf("add after hang-up: %v, want ErrHangup", err)
+	}
+	for _, w := range []string{"destroy", "destroy again"} {
+		if err := next(w); err != nil {
+			t.Errorf("%s: %v", w, err)
+		}
+	}
+	s.until("every channel gone", time.Minute, func() bool { return len(s.srv.Channels()) == 0 })
+	s.noLeaks()
+}

@@ -101,10 +101,10 @@ func (c *Call) StopMOH(ctx context.Context) error {
 	return c.result("moh_stop", c.app.client.Channels().StopMOH(rctx, c.id))
 }
 
-// DTMF implements ivr.Call: every ChannelDtmfReceived, in order, from a
-// buffer of 32 keys; when the flow falls behind, new keys are dropped and
-// counted (helpline_ariapp_dtmf_dropped_total).
-func (c *Call) DTMF() <-chan ivr.Digit { return c.dtmf }
+// DTMF implements ivr.Call and ivr.Leg: every ChannelDtmfReceived, in
+// order, from a buffer of 32 keys; when the flow falls behind, new keys
+// are dropped and counted (helpline_ariapp_dtmf_dropped_total).
+func (c *channel) DTMF() <-chan ivr.Digit { return c.dtmf }
 
 // Play implements ivr.Call: one playback of every medium with an id of
 // ours, waited for until its PlaybackFinished. A playback that "failed"
@@ -376,10 +376,14 @@ func (c *Call) legFailed(leg *channel, req ivr.OriginateRequest) error {
 		c.app.m.originates.WithLabelValues("error").Inc()
 		return fmt.Errorf("ariapp: originate %s for %s: event stream ended before the leg did", req.Endpoint, c.id)
 	}
-	oe := &ivr.OriginateError{Endpoint: req.Endpoint, Cause: cause}
 	if note != "" {
-		oe.Err = errors.New(note)
+		// Gone while the event stream was down: we do not know how the
+		// ring ended (an answer into a Stasis app without a socket fails
+		// too), so it is not the operator's failure: no auto-pause.
+		c.app.m.originates.WithLabelValues("error").Inc()
+		return fmt.Errorf("ariapp: originate %s for %s: leg %s %s", req.Endpoint, c.id, leg.id, note)
 	}
+	oe := &ivr.OriginateError{Endpoint: req.Endpoint, Cause: cause}
 	c.app.m.originates.WithLabelValues(string(oe.Failure())).Inc()
 	leg.log.Debug().Int("cause", cause).Str("dialstatus", dial).Msg("leg failed")
 	return oe
@@ -470,7 +474,8 @@ func (c *Call) bridgeError(leg *Leg, err error) error {
 	return fmt.Errorf("ariapp: bridge %s with %s: %w", c.id, leg.id, err)
 }
 
-// Bridge is a mixing bridge of a call and a leg; it implements ivr.Bridge.
+// Bridge is a mixing bridge of a call and its legs; it implements
+// ivr.Bridge.
 type Bridge struct {
 	app  *App
 	id   string
@@ -482,7 +487,7 @@ type Bridge struct {
 func (b *Bridge) ID() string { return b.id }
 
 // Destroy implements ivr.Bridge: DELETE /bridges/{id}, once; a bridge
-// already gone is not an error.
+// already gone is not an error. The channels in it stay up.
 func (b *Bridge) Destroy(ctx context.Context) error {
 	b.once.Do(func() {
 		rctx, cancel := b.app.requestContext(ctx)
@@ -494,4 +499,72 @@ func (b *Bridge) Destroy(ctx context.Context) error {
 		}
 	})
 	return b.err
+}
+
+// ours returns the app's channel behind an ivr.Channel.
+func ours(ch ivr.Channel) (*channel, bool) {
+	switch c := ch.(type) {
+	case *Call:
+		return c.channel, c != nil && c.channel != nil
+	case *Leg:
+		return c.channel, c != nil && c.channel != nil
+	}
+	return nil, false
+}
+
+// Add implements ivr.Bridge: POST /bridges/{id}/addChannel, then wait for
+// its ChannelEnteredBridge. A channel that hung up (or is not in Stasis
+// any more: 400, 422) gives an error wrapping ivr.ErrHangup.
+func (b *Bridge) Add(ctx context.Context, ch ivr.Channel) error {
+	c, ok := ours(ch)
+	if !ok {
+		return fmt.Errorf("ariapp: bridge %s: channel %T is not one of this app's", b.id, ch)
+	}
+	if c.hungUp() {
+		return hangupError("bridge_add", c.id, nil)
+	}
+	w := c.watch("br:" + b.id)
+	defer c.unwatch(w)
+	rctx, cancel := b.app.requestContext(ctx)
+	err := b.app.client.Bridges().AddChannel(rctx, b.id, []string{c.id}, ari.AddChannelParams{})
+	cancel()
+	if err != nil {
+		if c.hungUp() || errors.Is(err, ari.ErrBadRequest) || errors.Is(err, ari.ErrUnprocessable) {
+			return hangupError("bridge_add", c.id, err)
+		}
+		b.app.m.failed.WithLabelValues("bridge_add").Inc()
+		return fmt.Errorf("ariapp: add %s to bridge %s: %w", c.id, b.id, err)
+	}
+	select {
+	case <-w.ch:
+		return nil
+	case <-c.done:
+		return hangupError("bridge_add", c.id, nil)
+	case <-c.ended:
+		return hangupError("bridge_add", c.id, nil)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Remove implements ivr.Bridge: POST /bridges/{id}/removeChannel. A
+// channel not in the bridge (422), gone (400, 404) or hung up is not an
+// error; the channel stays up.
+func (b *Bridge) Remove(ctx context.Context, ch ivr.Channel) error {
+	c, ok := ours(ch)
+	if !ok {
+		return fmt.Errorf("ariapp: bridge %s: channel %T is not one of this app's", b.id, ch)
+	}
+	if c.hungUp() {
+		return nil
+	}
+	rctx, cancel := b.app.requestContext(ctx)
+	defer cancel()
+	err := b.app.client.Bridges().RemoveChannel(rctx, b.id, c.id)
+	switch {
+	case err == nil, c.hungUp(), errors.Is(err, ari.ErrUnprocessable), errors.Is(err, ari.ErrBadRequest), errors.Is(err, ari.ErrNotFound):
+		return nil
+	}
+	b.app.m.failed.WithLabelValues("bridge_remove").Inc()
+	return fmt.Errorf("ariapp: remove %s from bridge %s: %w", c.id, b.id, err)
 }

@@ -62,7 +62,9 @@
 //
 //   - every channel of ours asks GET /channels/{id}: gone → its Done
 //     closes with CauseNormal and a note (Call.HangupNote, logged; ivr
-//     does not read it yet), and a leg still ringing fails; still there →
+//     does not read it yet), and a leg still ringing fails as an engine
+//     error, not the operator's (no auto-pause: how the ring ended is
+//     unknown); still there →
 //     each pending request is checked (GET /playbacks/{id} 404 → the
 //     playback ended; GET /recordings/live/{name} 404 → the stored file is
 //     the result; GET /bridges/{id} lists us → entered), and a leg found

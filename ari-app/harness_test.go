@@ -494,6 +494,9 @@ func (s *stack) noLeaks() {
 	if n := s.flow.Active(); n != 0 {
 		s.t.Errorf("flow still has %d calls", n)
 	}
+	if n := s.app.Tracked(); n != 0 {
+		s.t.Errorf("app still follows %d channels", n)
+	}
 	if g := s.srv.Gaps(); len(g) > 0 {
 		s.t.Errorf("emulator gaps: %v", g)
 	}
