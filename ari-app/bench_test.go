@@ -14,8 +14,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
-	ariapp "github.com/helpline-it/helpline/ari-app"
 	"github.com/helpline-it/helpline/ari"
+	ariapp "github.com/helpline-it/helpline/ari-app"
 	"github.com/helpline-it/helpline/ari/aritest"
 	"github.com/helpline-it/helpline/blacklist"
 	"github.com/helpline-it/helpline/callerid"
