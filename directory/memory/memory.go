@@ -91,10 +91,12 @@ type tx struct {
 	entries map[string]directory.Entry
 }
 
+// List implements directory.Tx.
 func (t *tx) List(ctx context.Context) ([]directory.Entry, error) {
 	return sorted(t.entries), ctx.Err()
 }
 
+// Put implements directory.Tx.
 func (t *tx) Put(ctx context.Context, e directory.Entry) error {
 	if err := e.Check(); err != nil {
 		return err
@@ -103,6 +105,7 @@ func (t *tx) Put(ctx context.Context, e directory.Entry) error {
 	return ctx.Err()
 }
 
+// Delete implements directory.Tx.
 func (t *tx) Delete(ctx context.Context, code string) error {
 	if _, ok := t.entries[code]; !ok {
 		return fmt.Errorf("directory/memory: delete %q: %w", code, directory.ErrNotFound)

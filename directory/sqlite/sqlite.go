@@ -256,8 +256,10 @@ type tx struct {
 	now int64
 }
 
+// List implements directory.Tx.
 func (t *tx) List(ctx context.Context) ([]directory.Entry, error) { return list(ctx, t.tx, "") }
 
+// Put implements directory.Tx.
 func (t *tx) Put(ctx context.Context, e directory.Entry) error {
 	if err := e.Check(); err != nil {
 		return err
@@ -280,6 +282,7 @@ func (t *tx) Put(ctx context.Context, e directory.Entry) error {
 	return nil
 }
 
+// Delete implements directory.Tx.
 func (t *tx) Delete(ctx context.Context, code string) error {
 	res, err := t.tx.ExecContext(ctx, `DELETE FROM directory_entry WHERE code = ?`, code)
 	if err != nil {
