@@ -127,6 +127,14 @@ type Config struct {
 	LongCall time.Duration
 	// LongWrapUp is the wrap-up after a long call.
 	LongWrapUp time.Duration
+	// FlaggedWrapUp is the wrap-up after a call the operator flagged as
+	// abusive during the talk (Talk.Flag). The longest wrap-up that
+	// applies wins (see WrapUpAfter).
+	FlaggedWrapUp time.Duration
+	// FeatureTimeout ends a feature code the operator keys on their leg
+	// during a talk ("*221234"): the code is complete at '#' or after this
+	// long without a key (see doc.go, DTMF rules).
+	FeatureTimeout time.Duration
 	// DispatchEvery is the dispatcher's safety-net tick.
 	DispatchEvery time.Duration
 
@@ -180,6 +188,8 @@ func DefaultConfig() Config {
 		WrapUp:          30 * time.Second,
 		LongCall:        20 * time.Minute,
 		LongWrapUp:      2 * time.Minute,
+		FlaggedWrapUp:   5 * time.Minute,
+		FeatureTimeout:  3 * time.Second,
 		DispatchEvery:   5 * time.Second,
 		CDRRetryFor:     10 * time.Minute,
 	}
@@ -259,6 +269,7 @@ func (c Config) Validate() error {
 		{"WrapUp", c.WrapUp},
 		{"LongCall", c.LongCall},
 		{"LongWrapUp", c.LongWrapUp},
+		{"FlaggedWrapUp", c.FlaggedWrapUp},
 	}
 	for _, p := range nonNegative {
 		if p.d < 0 {
@@ -273,6 +284,9 @@ func (c Config) Validate() error {
 			return bad("VoicemailFormat", "empty")
 		}
 	}
+	if c.FeatureTimeout < 0 {
+		return bad("FeatureTimeout", "%v is negative", c.FeatureTimeout)
+	}
 	if c.OfferTTL <= c.RingTimeout {
 		return bad("OfferTTL", "%v must exceed RingTimeout %v", c.OfferTTL, c.RingTimeout)
 	}
@@ -280,4 +294,27 @@ func (c Config) Validate() error {
 		return bad("EnqueueAttempts", "%d, want at least 1", c.EnqueueAttempts)
 	}
 	return nil
+}
+
+// WrapUpAfter is the operator's wrap-up after a talk of length talk: the
+// longest of those that apply (WrapUp; LongWrapUp from LongCall on;
+// FlaggedWrapUp when the operator flagged the caller). It is the same
+// rule as config.Queue.WrapUpAfter.
+func (c Config) WrapUpAfter(talk time.Duration, flagged bool) time.Duration {
+	d := c.WrapUp
+	if c.LongCall > 0 && talk >= c.LongCall {
+		d = max(d, c.LongWrapUp)
+	}
+	if flagged {
+		d = max(d, c.FlaggedWrapUp)
+	}
+	return d
+}
+
+// featureTimeout is FeatureTimeout, 3 s when unset.
+func (c Config) featureTimeout() time.Duration {
+	if c.FeatureTimeout <= 0 {
+		return 3 * time.Second
+	}
+	return c.FeatureTimeout
 }

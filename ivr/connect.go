@@ -234,38 +234,15 @@ func (s *session) connect(ctx context.Context, o queue.Offer, leg Leg) (bool, er
 		s.f.disp.Kick()
 		return false, nil
 	}
-	s.rec.ConnectedAt = connected
-	s.rec.Operator = o.OperatorID
+	if s.rec.ConnectedAt.IsZero() {
+		// A caller back from a failed transfer keeps the first answer.
+		s.rec.ConnectedAt = connected
+		s.rec.Operator = o.OperatorID
+	}
 	s.rec.Outcome = cdr.Answered
+	s.answered = true
 	log.Info().Msg("connected")
-
-	var by string
-	var cause int
-	select {
-	case <-s.call.Done():
-		by, cause = cdr.HangupCaller, s.call.HangupCause()
-		s.hangupLeg(ctx, leg)
-	case <-leg.Done():
-		by, cause = cdr.HangupOperator, leg.HangupCause()
-		if err := s.call.Hangup(s.bg(ctx), CauseNormal); err != nil && !s.hungUp(err) {
-			s.engineError("hangup", err)
-		}
-	case <-ctx.Done():
-		// The bridge stays up: the talk goes on without us.
-		return true, ErrShutdown
-	}
-	s.end(cdr.Answered, by, cause, "")
-	if err := br.Destroy(s.bg(ctx)); err != nil {
-		s.f.m.engineErrors.WithLabelValues("bridge_destroy").Inc()
-		log.Warn().Err(err).Msg("destroying the bridge failed")
-	}
-	wrap := s.f.cfg.WrapUp
-	if s.f.cfg.LongCall > 0 && s.rec.TalkSeconds() >= s.f.cfg.LongCall.Seconds() {
-		wrap = s.f.cfg.LongWrapUp
-	}
-	s.finishOperator(ctx, o.OperatorID, s.rec.EndedAt.Add(wrap))
-	log.Info().Str("by", by).Int("cause", cause).Dur("wrapup", wrap).Msg("call ended")
-	return true, nil
+	return s.talk(ctx, o, leg, br, connected)
 }
 
 // voicemail records a message: the caller leaves the queue first.

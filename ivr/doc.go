@@ -89,6 +89,11 @@
 //     discarded. A key already pressed when an offer arrives wins over
 //     the offer (leaving the queue voids it). While an operator's phone
 //     rings, and during the talk and the recording, keys are discarded.
+//  7. During the talk the operator's keys (Leg.DTMF) form feature codes
+//     for Deps.Talk: a code starts with '*' (keys before it are meant for
+//     the far end, e.g. a service's own menu, and ignored) and ends with
+//     '#' or after FeatureTimeout without a key; invalid keys are
+//     dropped. The caller's keys mean nothing then.
 //
 // Buffering is the adapter's: Call.DTMF must never block the engine's
 // event loop, so it is a buffered channel whose newest keys are dropped
@@ -118,6 +123,23 @@
 //   - Errors are plain errors plus two shapes the flow branches on:
 //     ErrHangup (the channel went away) and *OriginateError (the far end
 //     said no, with its Q.850 cause).
+//
+// # The talk, flags and transfers
+//
+// Once bridged, the call belongs to the talk loop (talk.go) until it
+// ends. It tells Deps.Talk who the operator's caller is (Connected: the
+// "last caller" an operator may flag) and hands it each feature code the
+// operator keys on their leg (Feature). The handler (package operator)
+// acts through *Talk: Flag gives the operator FlaggedWrapUp; NoteTransfer
+// writes the transfer into this call's one CDR; Join adds a service's
+// leg as a party (a three-way call, or a completed transfer);
+// OperatorLeft frees the operator at once, with their wrap-up from that
+// moment, while the caller talks on with the parties; Requeue sends a
+// caller whose transfer failed after the operator left back to the queue
+// in their original place (with a fresh MaxWait). The call ends when the
+// caller hangs up, or when the operator and every party are gone
+// (HangupBy operator: the helpline side hung up). A caller who talked
+// with an operator keeps the outcome answered whatever follows.
 //
 // # Concurrency
 //

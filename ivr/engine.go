@@ -161,17 +161,32 @@ type Call interface {
 	Bridge(ctx context.Context, leg Leg) (Bridge, error)
 }
 
-// Leg is an outgoing channel the app originated to an operator.
+// Leg is an outgoing channel the app originated: to an operator's phone,
+// or to a service of the network (outbound calls, transfers).
 type Leg interface {
 	Channel
+	// DTMF delivers the keys pressed on the leg (an operator's feature
+	// codes during a talk), with the buffering rules of Call.DTMF.
+	DTMF() <-chan Digit
 }
 
-// Bridge is a live connection between a call and a leg.
+// Bridge is a live connection between a call and its legs. Call.Bridge
+// makes it with two channels; Add and Remove change who is in it, which
+// is what transfers are made of (a consultation, a three-way call).
 type Bridge interface {
 	// ID identifies the bridge on its engine.
 	ID() string
-	// Destroy tears the bridge down (idempotent).
+	// Destroy tears the bridge down (idempotent). The channels in it stay
+	// up.
 	Destroy(ctx context.Context) error
+	// Add puts an answered channel (a leg of this call, or the call
+	// itself after Remove) into the bridge and returns once audio flows.
+	// A channel that hung up gives an error wrapping ErrHangup.
+	Add(ctx context.Context, ch Channel) error
+	// Remove takes a channel out of the bridge; it stays up (music on
+	// hold may then be started on a call). Removing a channel that is not
+	// in the bridge, or that hung up, is not an error.
+	Remove(ctx context.Context, ch Channel) error
 }
 
 // OriginateRequest says which endpoint to ring and for how long.

@@ -62,6 +62,11 @@ type Deps struct {
 	Blocklist Blocklist
 	// Schedule gives the open languages (nil: all open).
 	Schedule Schedule
+	// Talk is the operator's side of each talk: told who the operator's
+	// caller is, and handed the feature codes the operator keys on their
+	// leg (flags, transfers). Nil: operators' keys during a talk are
+	// ignored.
+	Talk TalkHandler
 	// Clock runs every timeout (nil: the real clock).
 	Clock clockwork.Clock
 	// Logger receives the flow's logs (the zero Logger discards them).

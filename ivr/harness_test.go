@@ -186,6 +186,8 @@ type harness struct {
 	flow   *ivr.Flow
 	// wrapQueue, if set, wraps the queue the flow sees (fault injection).
 	wrapQueue func(queue.Queue) queue.Queue
+	// talk is the flow's Deps.Talk.
+	talk ivr.TalkHandler
 
 	mu      sync.Mutex
 	results map[string]chan result
@@ -196,6 +198,8 @@ type harness struct {
 type option func(*harness)
 
 func withConfig(f func(*ivr.Config)) option { return func(h *harness) { f(&h.cfg) } }
+
+func withTalk(t ivr.TalkHandler) option { return func(h *harness) { h.talk = t } }
 
 func withQueue(wrap func(queue.Queue) queue.Queue) option {
 	return func(h *harness) { h.wrapQueue = wrap }
@@ -269,6 +273,7 @@ func (h *harness) newFlow(cfg ivr.Config) *ivr.Flow {
 		Identifier: h.hasher,
 		Blocklist:  h.block,
 		Schedule:   ivr.ScheduleFunc(seedSchedule),
+		Talk:       h.talk,
 		Clock:      h.clock,
 		Logger:     zerolog.New(h.logs).Level(zerolog.DebugLevel),
 		Registerer: h.reg,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -49,6 +50,12 @@ type session struct {
 	qcall   queue.Call
 	inQueue bool
 	moh     bool
+	// answered: the caller talked with an operator; a later end (after a
+	// failed transfer sent them back to the queue) keeps the outcome.
+	answered bool
+	// requeued: the caller is back in the queue after a failed transfer;
+	// the wait's max-wait timer starts again.
+	requeued bool
 }
 
 func (s *session) now() time.Time { return s.f.clock.Now() }
@@ -97,8 +104,15 @@ func (s *session) queueError(op string, err error) {
 	s.log.Error().Err(err).Str("op", op).Msg("queue request failed")
 }
 
-// end sets the outcome.
+// end sets the outcome. A caller who talked with an operator keeps the
+// outcome answered whatever happened after (a failed transfer that sent
+// them back to the queue): the note says what.
 func (s *session) end(o cdr.Outcome, by string, cause int, note string) {
+	if s.answered && o != cdr.Answered {
+		note = strings.TrimSuffix("after a failed transfer, back in the queue: "+string(o)+"; "+note, "; ")
+		o = cdr.Answered
+		s.rec.Voicemail = ""
+	}
 	s.rec.Outcome = o
 	s.rec.HangupBy = by
 	s.rec.HangupCause = cause

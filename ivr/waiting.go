@@ -261,6 +261,17 @@ func (s *session) wait(ctx context.Context, offers <-chan queue.Offer) (step, er
 			if err != nil || ended {
 				return stepDone, err
 			}
+			if s.requeued {
+				// Back from a failed transfer: a fresh max wait.
+				s.requeued = false
+				if !maxWait.Stop() {
+					select { // it fired during the talk
+					case <-maxWait.Chan():
+					default:
+					}
+				}
+				maxWait.Reset(cfg.MaxWait)
+			}
 			s.flush()
 		case <-maxWait.Chan():
 			stopAnn()

@@ -2,6 +2,7 @@ package ivrtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -375,7 +376,8 @@ func (c *Call) Originate(ctx context.Context, req ivr.OriginateRequest) (ivr.Leg
 		c.n.mu.Unlock()
 		return nil, &ivr.OriginateError{Endpoint: req.Endpoint, Err: fmt.Errorf("allocation failed")}
 	}
-	leg := &Leg{n: c.n, call: c, id: c.n.nextID("leg"), seq: c.n.seq, endpoint: req.Endpoint, done: make(chan struct{})}
+	leg := &Leg{n: c.n, call: c, id: c.n.nextID("leg"), seq: c.n.seq, endpoint: req.Endpoint, operator: req.Operator,
+		done: make(chan struct{}), dtmf: make(chan ivr.Digit, 32)}
 	c.n.legs[leg.id] = leg
 	c.n.notifyLocked()
 	c.n.mu.Unlock()
@@ -429,20 +431,22 @@ func (c *Call) Bridge(ctx context.Context, l ivr.Leg) (ivr.Bridge, error) {
 	if leg.hungUp {
 		return nil, errGone(leg.id)
 	}
-	b := &Bridge{n: c.n, call: c, id: c.n.nextID("bridge")}
+	b := &Bridge{n: c.n, call: c, id: c.n.nextID("bridge"), members: map[string]bool{c.id: true, leg.id: true}}
 	c.n.bridges[b.id] = b
 	c.n.notifyLocked()
 	return b, nil
 }
 
-// Leg is an operator's channel on the Network.
+// Leg is an operator's (or a service's) channel on the Network.
 type Leg struct {
 	n        *Network
 	call     *Call
 	id       string
 	seq      int
 	endpoint string
+	operator string
 	done     chan struct{}
+	dtmf     chan ivr.Digit
 
 	// guarded by n.mu
 	answered bool
@@ -477,8 +481,50 @@ func (l *Leg) Hangup(ctx context.Context, cause int) error {
 	return nil
 }
 
-// HangUp hangs the leg up as the operator.
+// HangUp hangs the leg up as the operator (or the service) at its end.
 func (l *Leg) HangUp(cause int) { l.end(cause, "operator hangs up "+l.id) }
+
+// DTMF implements ivr.Leg.
+func (l *Leg) DTMF() <-chan ivr.Digit { return l.dtmf }
+
+// Press delivers keys as pressed on the leg's phone, in order; like
+// Call.Press it never blocks (a full buffer drops the key, counted).
+func (l *Leg) Press(keys string) {
+	for _, r := range keys {
+		l.n.mu.Lock()
+		if l.hungUp {
+			l.n.mu.Unlock()
+			return
+		}
+		select {
+		case l.dtmf <- ivr.Digit(r):
+		default:
+			l.n.dropped++
+		}
+		l.n.notifyLocked()
+		l.n.mu.Unlock()
+	}
+}
+
+// Pending is how many keys pressed on the leg the flow has not read yet.
+func (l *Leg) Pending() int { return len(l.dtmf) }
+
+// Up reports whether the leg is still up.
+func (l *Leg) Up() bool {
+	l.n.mu.Lock()
+	defer l.n.mu.Unlock()
+	return !l.hungUp
+}
+
+// Answered reports whether the leg was answered.
+func (l *Leg) Answered() bool {
+	l.n.mu.Lock()
+	defer l.n.mu.Unlock()
+	return l.answered
+}
+
+// Operator is the operator id the leg was originated for.
+func (l *Leg) Operator() string { return l.operator }
 
 func (l *Leg) end(cause int, text string) {
 	l.n.mu.Lock()
@@ -518,6 +564,10 @@ type Bridge struct {
 	n    *Network
 	call *Call
 	id   string
+
+	// guarded by n.mu
+	members   map[string]bool
+	destroyed bool
 }
 
 // ID implements ivr.Bridge.
@@ -529,5 +579,91 @@ func (b *Bridge) Destroy(ctx context.Context) error {
 	defer b.n.mu.Unlock()
 	b.call.logLocked("bridge_destroy")
 	delete(b.n.bridges, b.id)
+	b.destroyed = true
+	clear(b.members)
+	b.n.notifyLocked()
 	return nil
+}
+
+// Add implements ivr.Bridge: the channel must be this bridge's call or
+// one of the call's legs, answered and up. It logs "bridge_add <id>".
+func (b *Bridge) Add(ctx context.Context, ch ivr.Channel) error {
+	b.n.mu.Lock()
+	defer b.n.mu.Unlock()
+	id := ch.ID()
+	// A hung-up call only fails the request that adds the call itself:
+	// its legs may still be bridged together (a consultation).
+	if err := b.call.beginLocked("bridge_add", "bridge_add "+id); err != nil && (id == b.call.id || !errors.Is(err, ivr.ErrHangup)) {
+		return err
+	}
+	if b.destroyed {
+		return fmt.Errorf("ivrtest: bridge %s destroyed", b.id)
+	}
+	switch c := ch.(type) {
+	case *Call:
+		if c != b.call {
+			return fmt.Errorf("ivrtest: bridge %s: foreign call %s", b.id, id)
+		}
+		if c.hungUp {
+			return errGone(id)
+		}
+	case *Leg:
+		if c.call != b.call {
+			return fmt.Errorf("ivrtest: bridge %s: leg %s of another call", b.id, id)
+		}
+		if c.hungUp {
+			return errGone(id)
+		}
+		if !c.answered {
+			return fmt.Errorf("ivrtest: bridge %s: leg %s not answered", b.id, id)
+		}
+	default:
+		return fmt.Errorf("ivrtest: bridge %s: foreign channel %T", b.id, ch)
+	}
+	b.members[id] = true
+	b.n.notifyLocked()
+	return nil
+}
+
+// Remove implements ivr.Bridge; it logs "bridge_remove <id>".
+func (b *Bridge) Remove(ctx context.Context, ch ivr.Channel) error {
+	b.n.mu.Lock()
+	defer b.n.mu.Unlock()
+	b.call.logLocked("bridge_remove " + ch.ID())
+	delete(b.members, ch.ID())
+	b.n.notifyLocked()
+	return nil
+}
+
+// Members returns the ids of the channels in the bridge, sorted; channels
+// that hung up are left out (they leave the bridge as they go).
+func (b *Bridge) Members() []string {
+	b.n.mu.Lock()
+	defer b.n.mu.Unlock()
+	var out []string
+	for id := range b.members {
+		if c, ok := b.n.calls[id]; ok && c.hungUp {
+			continue
+		}
+		if l, ok := b.n.legs[id]; ok && l.hungUp {
+			continue
+		}
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Bridges returns the call's bridges not destroyed yet.
+func (c *Call) Bridges() []*Bridge {
+	c.n.mu.Lock()
+	defer c.n.mu.Unlock()
+	var out []*Bridge
+	for _, b := range c.n.bridges {
+		if b.call == c {
+			out = append(out, b)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Bridge) int { return strings.Compare(a.id, b.id) })
+	return out
 }
