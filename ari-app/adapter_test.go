@@ -486,3 +486,79 @@ func TestBridgeAddRemoveAndLegDTMF(t *testing.T) {
 	s.until("every channel gone", time.Minute, func() bool { return len(s.srv.Channels()) == 0 })
 	s.noLeaks()
 }
+
+// TestRecord: a recording ends by its key, by its maximum length, by the
+// caller hanging up (kept, nil error) or by cancelling (stopped, kept).
+func TestRecord(t *testing.T) {
+	type recorded struct {
+		rec ivr.Recording
+		err error
+	}
+	tests := []struct {
+		name   string
+		max    time.Duration
+		caller func(s *stack, c *aritest.Call)
+		cancel bool
+		want   func(r recorded) bool
+		stop   bool // POST /recordings/live/{name}/stop expected
+	}{
+		{"terminated by #", time.Minute, func(s *stack, c *aritest.Call) {
+			_ = c.Speak(3 * time.Second)
+			s.advance(3 * time.Second)
+			_ = c.SendDTMF("#")
+		}, false, func(r recorded) bool { return r.err == nil && r.rec.Duration >= 3*time.Second }, false},
+		{"max duration", 2 * time.Second, func(s *stack, c *aritest.Call) {}, false,
+			func(r recorded) bool { return r.err == nil && r.rec.Duration == 2*time.Second }, false},
+		{"caller hangs up", time.Minute, func(s *stack, c *aritest.Call) {
+			_ = c.Speak(4 * time.Second)
+			s.advance(4 * time.Second)
+			_ = c.Hangup()
+		}, false, func(r recorded) bool { return r.err == nil && r.rec.Duration >= 4*time.Second }, false},
+		{"cancelled", time.Minute, func(s *stack, c *aritest.Call) {
+			s.advance(2 * time.Second)
+			_ = c.SendDTMF("5")
+		}, true, func(r recorded) bool { return errors.Is(r.err, context.Canceled) }, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := make(chan recorded, 1)
+			s := newStack(t, withFlow(func(ctx context.Context, c ivr.Call, _ string) (cdr.Record, error) {
+				_ = c.Answer(ctx)
+				rctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				if tc.cancel {
+					go func() { <-c.DTMF(); cancel() }()
+				}
+				rec, err := c.Record(rctx, ivr.RecordRequest{Name: "vm-test", Format: "wav", MaxDuration: tc.max, Beep: true, TerminateOn: '#'})
+				res <- recorded{rec, err}
+				return cdr.Record{}, c.Hangup(ctx, ivr.CauseNormal)
+			}))
+			c := s.dial(callerNumber)
+			s.until("recording", time.Minute, func() bool {
+				_, err := s.client.Recordings().Live(s.ctx, "vm-test")
+				return err == nil
+			})
+			tc.caller(s, c)
+			var r recorded
+			s.until("record returned", time.Minute, func() bool {
+				select {
+				case r = <-res:
+					return true
+				default:
+					return false
+				}
+			})
+			if !tc.want(r) || r.rec.Name != "vm-test" {
+				t.Errorf("Record = %+v, %v", r.rec, r.err)
+			}
+			if _, err := s.client.Recordings().Stored(s.ctx, "vm-test"); err != nil {
+				t.Errorf("recording not kept: %v", err)
+			}
+			if n := len(find(s.srv.Requests(), http.MethodPost, "/recordings/live/{recordingName}/stop")); (n == 1) != tc.stop {
+				t.Errorf("%d stop requests", n)
+			}
+			s.until("caller gone", time.Minute, func() bool { return len(s.srv.Channels()) == 0 })
+			s.noLeaks()
+		})
+	}
+}
