@@ -90,6 +90,7 @@ start from 'helpline config example'.`,
 		newDemoCmd(d),
 		newServeCmd(d),
 		newAsteriskConfigCmd(d),
+		newPromptsCmd(d),
 	)
 
 	root.SetHelpCommand(newHelpCmd())
