@@ -86,6 +86,8 @@ func newBenchNode(b *testing.B) *benchNode {
 	b.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
+	// Not testenv.StartAritest: the emulator must sit behind the
+	// recorder that stamps requests on arrival, so it is served here.
 	srv := aritest.NewUnstartedServer(aritest.Config{DefaultSoundLength: 20 * time.Millisecond})
 	arr := &arrivals{seen: map[string]time.Time{}}
 	arr.cond = sync.NewCond(&arr.mu)

@@ -176,8 +176,9 @@ func newStack(t *testing.T, opts ...option) *stack {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	t.Cleanup(cancel)
 	clock := clockwork.NewFakeClockAt(monday15)
-	srv := aritest.NewServer(aritest.Config{Clock: clock, Endpoints: o.endpoints, Sounds: o.sounds})
-	t.Cleanup(srv.Close)
+	srv := testenv.StartAritest(t, testenv.AritestClock(clock), testenv.AritestConfig(func(c *aritest.Config) {
+		c.Endpoints, c.Sounds = o.endpoints, o.sounds
+	}))
 
 	s := &stack{
 		t: t, ctx: ctx, clock: clock, evTime: clockwork.NewFakeClock(), srv: srv,

@@ -216,8 +216,7 @@ func readyz(s *serving) func() bool {
 func TestServe(t *testing.T) {
 	r := testenv.StartRedis(t)
 	clock := clockwork.NewFakeClockAt(time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC))
-	srv := aritest.NewServer(aritest.Config{Clock: clock})
-	t.Cleanup(srv.Close)
+	srv := testenv.StartAritest(t, testenv.AritestClock(clock))
 	file, dbPath := serveConfig(t, srv.URL, r.Addr)
 	s := startServe(t, clock, srv, serveEnv, "--config", file)
 
@@ -302,8 +301,7 @@ func TestServeRedisDown(t *testing.T) {
 	deadAddr := ln.Addr().String()
 	ln.Close()
 	clock := clockwork.NewFakeClockAt(time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC))
-	srv := aritest.NewServer(aritest.Config{Clock: clock})
-	t.Cleanup(srv.Close)
+	srv := testenv.StartAritest(t, testenv.AritestClock(clock))
 	file, dbPath := serveConfig(t, srv.URL, deadAddr)
 	s := startServe(t, clock, srv, serveEnv, "--config", file, "--drain", "5s")
 	if !strings.Contains(s.stderr.String(), "REDIS UNREACHABLE AT START") {
