@@ -4,7 +4,10 @@ import (
 	"cmp"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/helpline-it/helpline/queue"
 	"github.com/helpline-it/helpline/report/metric"
@@ -164,6 +167,35 @@ func safeTag(tag string) string {
 	return maskedTag
 }
 
+// clean makes a string from the shared queue safe to print on a
+// terminal: control characters (an ESC could restyle or clear the
+// supervisor's screen), format characters (a right-to-left override
+// could make "op-12" read "21-po") and invalid UTF-8 become "?".
+func clean(s string) string {
+	unsafe := func(r rune) bool {
+		return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError
+	}
+	if utf8.ValidString(s) && strings.IndexFunc(s, unsafe) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unsafe(r) {
+			r = '?'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func cleanAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = clean(s)
+	}
+	return out
+}
+
 // boardInput is everything buildBoard needs.
 type boardInput struct {
 	service   string
@@ -230,7 +262,7 @@ func buildBoard(in boardInput) Board {
 	}
 
 	for _, l := range order {
-		row := LanguageRow{Code: l.Code, Name: cmp.Or(l.Name, l.Code)}
+		row := LanguageRow{Code: clean(l.Code), Name: clean(cmp.Or(l.Name, l.Code))}
 		if in.snap != nil {
 			for i, c := range in.snap.Waiting[l.Code] {
 				w := metric.Waiting(c.Enqueued, ref)
@@ -239,7 +271,7 @@ func buildBoard(in boardInput) Board {
 					Tag:       safeTag(c.Tag),
 					Waited:    w,
 					Alert:     in.alert > 0 && w >= in.alert,
-					RingingOp: c.OfferedTo,
+					RingingOp: clean(c.OfferedTo),
 				})
 				row.Longest = max(row.Longest, w)
 			}
@@ -279,12 +311,12 @@ func buildBoard(in boardInput) Board {
 			}
 			op = effective(op, ref)
 			r := OperatorRow{
-				ID:          op.ID,
-				Name:        cmp.Or(in.names[op.ID], op.ID),
-				State:       op.State,
-				Skills:      slices.Clone(op.Skills),
+				ID:          clean(op.ID),
+				Name:        clean(cmp.Or(in.names[op.ID], op.ID)),
+				State:       queue.State(clean(string(op.State))),
+				Skills:      cleanAll(op.Skills),
 				InState:     metric.Between(op.Since, ref),
-				PauseReason: op.PauseReason,
+				PauseReason: clean(op.PauseReason),
 			}
 			if op.CallID != "" && (op.State == queue.Ringing || op.State == queue.Busy) {
 				r.CallTag = cmp.Or(callTag[op.CallID], safeTag(in.tags[op.CallID]))

@@ -42,7 +42,7 @@ func render(b *Board, st *Styles, width, height int, ui frameUI) string {
 	opsHead := []string{"", st.Header.Render(operatorColumns(width))}
 	bottom = append(bottom, todayLines(b, st)...)
 	if ui.interactive {
-		msg := ui.message
+		msg := clean(ui.message)
 		if msg != "" && ui.messageStyle != nil {
 			msg = ui.messageStyle.Render(msg)
 		}
@@ -140,9 +140,9 @@ func bannerLine(b *Board, st *Styles) string {
 	switch {
 	case s.RedisDown:
 		return st.Error.Render("! Redis unreachable since "+s.DownSince.In(loc).Format("15:04:05")) +
-			st.Dim.Render(" ("+lastClause(s.RedisErr)+")") + st.Error.Render("; "+age)
+			st.Dim.Render(" ("+clean(lastClause(s.RedisErr))+")") + st.Error.Render("; "+age)
 	case s.Err != "":
-		return st.Error.Render("! cannot read the queue; "+dataOf) + st.Dim.Render(" ("+s.Err+")")
+		return st.Error.Render("! cannot read the queue; "+dataOf) + st.Dim.Render(" ("+clean(s.Err)+")")
 	case s.DataAt.IsZero():
 		return st.Dim.Render("connecting to the queue…")
 	case s.Stale:
@@ -268,7 +268,10 @@ func operatorsHeader(b *Board, st *Styles, first, shown int) string {
 		parts = append(parts, fmt.Sprintf("%s %d", strings.ToLower(stateLabel(s)), c[s]))
 	}
 	h += "  " + strings.Join(parts, " · ")
-	if shown < len(b.Operators) {
+	switch {
+	case shown == 0 && len(b.Operators) > 0:
+		h += st.Dim.Render("  (window too small to list them)")
+	case shown < len(b.Operators):
 		h += st.Dim.Render(fmt.Sprintf("  (%d–%d shown)", first+1, first+shown))
 	}
 	return h
@@ -350,7 +353,7 @@ func todayLines(b *Board, st *Styles) []string {
 	t := b.Today
 	head := st.Section.Render("TODAY")
 	if !t.Known {
-		return []string{head + "  " + st.Dim.Render(t.Note), ""}
+		return []string{head + "  " + st.Dim.Render(clean(t.Note)), ""}
 	}
 	l1 := head + fmt.Sprintf("  offered %d  answered %d  abandoned %d  voicemail %d  unanswered %d",
 		t.Offered, t.Answered, t.Abandoned, t.Voicemail, t.Unanswered)
@@ -370,7 +373,7 @@ func todayLines(b *Board, st *Styles) []string {
 	}
 	l2 += st.Dim.Render("  since " + t.Since.Format("15:04"))
 	if t.Note != "" {
-		l2 += " " + st.Error.Render("! "+t.Note)
+		l2 += " " + st.Error.Render("! "+clean(t.Note))
 	}
 	return []string{l1, l2}
 }
