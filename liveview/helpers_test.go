@@ -192,7 +192,7 @@ func tagOf(n int) string {
 // operators in every state, three Italians waiting (the oldest past the
 // 2-minute alert), one English caller ringing op-3, one Arabic caller
 // with nobody staffed.
-func eveningQueue(t *testing.T, ctx context.Context, q queue.Queue) {
+func eveningQueue(t testing.TB, ctx context.Context, q queue.Queue) {
 	t.Helper()
 	must := func(err error) {
 		t.Helper()
@@ -247,7 +247,7 @@ func eveningQueue(t *testing.T, ctx context.Context, q queue.Queue) {
 // todayRecords are today's finished calls at t0: 6 offered (4 answered
 // with waits 5 s, 20 s, 45 s, 90 s; 1 abandoned; 1 voicemail), one
 // blacklisted (not offered), one of yesterday and one of another service.
-func todayRecords(t *testing.T, ctx context.Context, w cdr.Writer) {
+func todayRecords(t testing.TB, ctx context.Context, w cdr.Writer) {
 	t.Helper()
 	day := time.Date(2025, 6, 3, 9, 0, 0, 0, rome)
 	n := 0

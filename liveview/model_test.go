@@ -30,7 +30,7 @@ type world struct {
 	audit *memAudit
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -138,7 +138,7 @@ func TestFrames(t *testing.T) {
 		name          string
 		width, height int
 		colour        bool
-		setup         func(t *testing.T, w *world) // fills the world before the view starts
+		setup         func(t testing.TB, w *world) // fills the world before the view starts
 		deps          func(w *world) Deps
 		opts          func(o *Options)
 		drive         func(t *testing.T, w *world, d *driver) // acts after the view settled
@@ -215,7 +215,7 @@ func TestFrames(t *testing.T) {
 	}
 }
 
-func evening(t *testing.T, w *world) {
+func evening(t testing.TB, w *world) {
 	t.Helper()
 	eveningQueue(t, w.ctx, w.q)
 	todayRecords(t, w.ctx, w.recs)
@@ -223,7 +223,7 @@ func evening(t *testing.T, w *world) {
 
 // crowded: 20 operators and 16 callers in three languages, more than 24
 // lines can hold.
-func crowded(t *testing.T, w *world) {
+func crowded(t testing.TB, w *world) {
 	t.Helper()
 	ctx := w.ctx
 	for i := 1; i <= 20; i++ {
