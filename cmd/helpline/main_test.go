@@ -110,8 +110,8 @@ func TestCLI(t *testing.T) {
 			stderr: []string{"helpline: completion: missing argument SHELL (see 'helpline completion --help')"}},
 		{name: "completion unknown shell", args: []string{"completion", "tcsh"}, code: 2,
 			stderr: []string{`helpline: completion: unknown shell "tcsh" (bash, zsh, fish or powershell) (see 'helpline completion --help')`}},
-		{name: "help unknown topic", args: []string{"help", "serve"}, code: 2,
-			stderr: []string{`helpline: help: unknown command "serve" (see 'helpline help --help')`}},
+		{name: "help unknown topic", args: []string{"help", "no-such-topic"}, code: 2,
+			stderr: []string{`helpline: help: unknown command "no-such-topic" (see 'helpline help --help')`}},
 
 		// config check.
 		{name: "check valid", args: []string{"config", "check", example}, code: 0,
