@@ -44,6 +44,7 @@ func (c *channel) Hangup(ctx context.Context, cause int) error {
 		return nil
 	}
 	c.requested = cause
+	c.hangupSent = true
 	c.mu.Unlock()
 	rctx, cancel := c.app.requestContext(ctx)
 	defer cancel()
@@ -394,6 +395,7 @@ func (c *Call) legFailed(leg *channel, req ivr.OriginateRequest) error {
 func (c *Call) cancelLeg(leg *channel) {
 	leg.mu.Lock()
 	leg.requested = ivr.CauseNormal
+	leg.hangupSent = true
 	leg.mu.Unlock()
 	for attempt := 1; attempt <= 2; attempt++ {
 		ctx, cancel := c.app.requestContext(context.Background())

@@ -47,6 +47,7 @@ type channel struct {
 	cause        int    // hang-up cause, once done is closed
 	note         string // why, when not an event (vanished)
 	requested    int    // the cause of our own DELETE, if any
+	hangupSent   bool   // we sent DELETE /channels/{id}
 	dialStatus   string // last non-empty Dial.dialstatus (legs)
 	destroyed    bool
 	destroyCause int // ChannelDestroyed's cause, mapped with dialStatus
@@ -354,6 +355,19 @@ func (c *channel) recheck() {
 	snap, err := api.Channels().Get(ctx, c.id)
 	switch {
 	case errors.Is(err, ari.ErrNotFound):
+		c.mu.Lock()
+		ours, cause := c.hangupSent, c.requested
+		c.mu.Unlock()
+		if ours {
+			// Gone because we hung it up (its events may still be on
+			// their way, or were lost): nothing vanished.
+			if cause == ivr.CauseUnknown {
+				cause = ivr.CauseNormal
+			}
+			c.hangup(cause, "")
+			c.cancel()
+			return
+		}
 		c.vanish("channel gone while the ARI event stream was down")
 		return
 	case err != nil:
