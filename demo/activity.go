@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/redis/go-redis/v9"
 
@@ -15,14 +16,21 @@ import (
 
 // Activity is a Meter built from the switchboard's own traffic: wrap its
 // HTTP transport to Asterisk, hook its Redis clients, wrap its record
-// writer, and Watch anything else that moves (the ARI event stream's
-// counters). It is safe for concurrent use; the zero value is ready.
+// writer, dial its connections through Dial, and Watch anything else that
+// moves (the ARI event stream's counters). It is safe for concurrent use;
+// the zero value is ready.
+//
+// Dial is what makes a frame on its way visible: an ARI event or a Redis
+// publication written by the server but not yet read by the switchboard
+// is in no counter, but it is in the receiving socket's buffer, which
+// Activity looks into (FIONREAD) at every look.
 type Activity struct {
 	moves    atomic.Uint64
 	inFlight atomic.Int64
 
 	mu      sync.Mutex
 	sources []func() (uint64, int64)
+	conns   map[*watchedConn]struct{}
 }
 
 var _ Meter = (*Activity)(nil)
@@ -37,7 +45,51 @@ func (a *Activity) Activity() (uint64, int64) {
 		moves += m
 		inFlight += n
 	}
+	for c := range a.conns {
+		if sc, ok := c.Conn.(syscall.Conn); ok && pending(sc) > 0 {
+			inFlight++
+		}
+	}
 	return moves, inFlight
+}
+
+// Dial wraps a dial function (nil: a net.Dialer's): the connections it
+// makes are watched for bytes waiting to be read until they are closed.
+// Use it as http.Transport.DialContext and redis.Options.Dialer.
+func (a *Activity) Dial(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		w := &watchedConn{Conn: c, a: a}
+		a.mu.Lock()
+		if a.conns == nil {
+			a.conns = map[*watchedConn]struct{}{}
+		}
+		a.conns[w] = struct{}{}
+		a.mu.Unlock()
+		return w, nil
+	}
+}
+
+// watchedConn is a connection Activity looks into.
+type watchedConn struct {
+	net.Conn
+	a    *Activity
+	once sync.Once
+}
+
+func (w *watchedConn) Close() error {
+	w.once.Do(func() {
+		w.a.mu.Lock()
+		delete(w.a.conns, w)
+		w.a.mu.Unlock()
+	})
+	return w.Conn.Close()
 }
 
 // Watch adds a source of activity, e.g. the ARI event stream's frames
@@ -51,11 +103,14 @@ func (a *Activity) Watch(f func() (moves uint64, inFlight int64)) {
 func (a *Activity) begin() { a.moves.Add(1); a.inFlight.Add(1) }
 func (a *Activity) end()   { a.moves.Add(1); a.inFlight.Add(-1) }
 
-// Transport counts the requests made through next (nil: the default
-// transport); a request is over when its response body is closed.
+// Transport counts the requests made through next (nil: a transport of
+// its own whose connections are dialled through Dial); a request is over
+// when its response body is closed.
 func (a *Activity) Transport(next http.RoundTripper) http.RoundTripper {
 	if next == nil {
-		next = http.DefaultTransport
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.DialContext = a.Dial(nil)
+		next = t
 	}
 	return &countingTransport{a: a, next: next}
 }

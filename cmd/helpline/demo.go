@@ -573,7 +573,7 @@ func startDemoSwitchboard(ctx context.Context, cfg *config.Config, sc demo.Scena
 	if sb.records, err = sqlite.Open(ctx, emb.DBPath, sqlite.Options{Now: clock.Now, Logger: logger}); err != nil {
 		return nil, err
 	}
-	sb.rdb = redis.NewClient(&redis.Options{Addr: emb.RedisAddr()})
+	sb.rdb = redis.NewClient(&redis.Options{Addr: emb.RedisAddr(), Dialer: act.Dial(nil)})
 	sb.rdb.AddHook(act.RedisHook())
 	var langs []string
 	for _, l := range cfg.Languages {
@@ -593,7 +593,11 @@ func startDemoSwitchboard(ctx context.Context, cfg *config.Config, sc demo.Scena
 	if err != nil {
 		return nil, err
 	}
-	if sb.events, err = ari.OpenEvents(acfg, ari.EventsOptions{PingInterval: -1, Logger: logger}); err != nil {
+	wsTransport := http.DefaultTransport.(*http.Transport).Clone()
+	wsTransport.DialContext = act.Dial(nil)
+	if sb.events, err = ari.OpenEvents(acfg, ari.EventsOptions{
+		PingInterval: -1, Logger: logger, HTTPClient: &http.Client{Transport: wsTransport},
+	}); err != nil {
 		return nil, err
 	}
 	act.Watch(func() (uint64, int64) {

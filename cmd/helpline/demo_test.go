@@ -288,23 +288,9 @@ func TestDemoInterrupted(t *testing.T) {
 	}
 }
 
-// TestDemoTemporaryFilesRemoved: without --db the record file lives in a
-// temporary directory that is gone when the demo exits.
-func TestDemoTemporaryFilesRemoved(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	code, stdout, stderr := execDemo(ctx, nil, "--hours", "0.25", "--speed", "0", "--seed", "1", "--start", "2025-07-20T03:00")
-	if code != 0 || stderr != "" {
-		t.Fatalf("exit %d, stderr %q\n%s", code, stderr, stdout)
-	}
-	dir := filepath.Dir(tempRecords(t, stdout))
-	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("working directory %s left behind (%v)", dir, err)
-	}
-}
-
 // TestDemoKeep: with --keep the demo goes on after the report, its clock
-// moved to the real time, until Ctrl-C; then it exits 0.
+// moved to the real time, until Ctrl-C; then it exits 0, and the
+// temporary record file (no --db) is gone.
 func TestDemoKeep(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -320,6 +306,10 @@ func TestDemoKeep(t *testing.T) {
 	want := "--keep: the switchboard goes on in real time from 20:00"
 	if i, j := strings.Index(stdout, "Relazione"), strings.Index(stdout, want); i < 0 || j < i {
 		t.Errorf("want the report, then %q:\n%s", want, stdout)
+	}
+	dir := filepath.Dir(tempRecords(t, stdout))
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("working directory %s left behind (%v)", dir, err)
 	}
 }
 
