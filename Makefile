@@ -2,7 +2,7 @@
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: test deps lint unit demo build fuzz-short
+.PHONY: test deps lint unit build compose-check
 
 ## test: install what the tests need (if missing), then lint and run every test with -race.
 test: deps lint unit
@@ -25,3 +25,8 @@ unit:
 ## build: the helpline binary into ./bin.
 build:
 	$(GO) build -o bin/helpline ./cmd/helpline
+
+## compose-check: validate docker/compose.yaml with the compose client (needs
+## `docker compose` or Debian's docker-compose; no engine).
+compose-check:
+	bash docker/check.sh

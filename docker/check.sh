@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Validates compose.yaml with the compose client (no engine needed): both
 # profiles, with placeholder secret files when docker/secrets/ is absent.
-# Run by the docker package's test when HELPLINE_COMPOSE_CHECK=1.
+# Run by `make compose-check`.
 set -euo pipefail
 cd "$(dirname "$0")"
 if docker compose version >/dev/null 2>&1; then
