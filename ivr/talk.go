@@ -61,6 +61,7 @@ type Talk struct {
 	ConnectedAt time.Time
 
 	mu       sync.Mutex
+	goneAt   time.Time
 	opLeft   bool
 	parties  []Leg
 	flagged  bool
@@ -143,6 +144,22 @@ func (t *Talk) OperatorIn() bool {
 	return !t.opLeft
 }
 
+// CallerGone tells the flow the caller hung up at at, when the handler
+// saw it first (the earliest report wins): the CDR's EndedAt.
+func (t *Talk) CallerGone(at time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.goneAt.IsZero() || at.Before(t.goneAt) {
+		t.goneAt = at
+	}
+}
+
+func (t *Talk) callerGoneAt() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.goneAt
+}
+
 // Requeue asks the flow to put the caller back in the queue, in their
 // original place, when Feature returns: a transfer failed and nobody is
 // left to talk to them. The caller must still be up and out of every
@@ -178,14 +195,10 @@ func (s *session) talk(ctx context.Context, o queue.Offer, leg Leg, br Bridge, c
 	// The caller's hang-up time, even while a handler holds the goroutine.
 	stop := make(chan struct{})
 	defer close(stop)
-	var goneMu sync.Mutex
-	var goneAt time.Time
 	go func() {
 		select {
 		case <-s.call.Done():
-			goneMu.Lock()
-			goneAt = s.now()
-			goneMu.Unlock()
+			t.CallerGone(s.now())
 		case <-stop:
 		}
 	}()
@@ -333,11 +346,9 @@ func (s *session) talk(ctx context.Context, o queue.Offer, leg Leg, br Bridge, c
 	}
 
 	s.end(cdr.Answered, by, cause, "")
-	goneMu.Lock()
-	if by == cdr.HangupCaller && !goneAt.IsZero() {
-		s.rec.EndedAt = goneAt.UTC()
+	if at := t.callerGoneAt(); by == cdr.HangupCaller && !at.IsZero() && at.Before(s.rec.EndedAt) {
+		s.rec.EndedAt = at.UTC()
 	}
-	goneMu.Unlock()
 	if note, target := t.Transfer(); note != "" {
 		s.rec.Transfer, s.rec.Target = note, target
 	}
@@ -345,7 +356,9 @@ func (s *session) talk(ctx context.Context, o queue.Offer, leg Leg, br Bridge, c
 		s.f.m.engineErrors.WithLabelValues("bridge_destroy").Inc()
 		log.Warn().Err(err).Msg("destroying the bridge failed")
 	}
-	finish(s.rec.EndedAt)
+	// The operator's part ends now (it may outlast the caller: a
+	// consultation that went on after she hung up).
+	finish(s.now())
 	log.Info().Str("by", by).Int("cause", cause).Msg("call ended")
 	return true, nil
 }

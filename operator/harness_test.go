@@ -98,6 +98,8 @@ type option func(*harness)
 
 func withLastCallers(l operator.LastCallers) option { return func(h *harness) { h.last = l } }
 
+func withBlacklist(bl *blacklist.Memory) option { return func(h *harness) { h.bl = bl } }
+
 func newHarness(t *testing.T, opts ...option) *harness {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -147,14 +149,14 @@ func newHarness(t *testing.T, opts ...option) *harness {
 	})
 	var err2 error
 	h.op, err2 = operator.New(h.cfg, operator.Deps{
-		Queue: q, LastCallers: h.last, Blacklist: bl, CDR: h.store, Identifier: hasher,
+		Queue: q, LastCallers: h.last, Blacklist: h.bl, CDR: h.store, Identifier: hasher,
 		Directory: dir, Kicker: kickFunc(func() { h.flow.Dispatcher().Kick() }), Clock: clock, Logger: log, Registerer: h.reg,
 	})
 	if err2 != nil {
 		t.Fatal(err2)
 	}
 	h.flow, err = ivr.New(h.icfg, ivr.Deps{
-		Queue: q, CDR: h.store, Identifier: hasher, Blocklist: blocklist{bl},
+		Queue: q, CDR: h.store, Identifier: hasher, Blocklist: blocklist{h.bl},
 		Clock: clock, Logger: log, Registerer: prometheus.NewRegistry(), Talk: h.op,
 	})
 	if err != nil {
@@ -332,7 +334,30 @@ func (h *harness) awaitOperator(id string, want queue.State) queue.Operator {
 		case <-events:
 		case <-time.After(10 * time.Millisecond):
 		case <-h.ctx.Done():
-			h.t.Fatalf("%s is %s, never %s", id, op.State, want)
+			h.t.Fatalf("%s is %s, never %s (%+v, now %v)", id, op.State, want, op, h.clock.Now())
+		}
+	}
+}
+
+// awaitFreed waits until the operator is no longer on a call (wrap-up or
+// available).
+func (h *harness) awaitFreed(id string) {
+	h.t.Helper()
+	h.eventually(id+" freed", func() bool {
+		op := h.operator(id)
+		return op.CallID == "" && (op.State == queue.WrapUp || op.State == queue.Available)
+	})
+}
+
+// eventually polls cond (state that signals nothing) until it holds or
+// the test's deadline passes.
+func (h *harness) eventually(what string, cond func() bool) {
+	h.t.Helper()
+	for !cond() {
+		select {
+		case <-h.ctx.Done():
+			h.t.Fatalf("%s: never happened", what)
+		case <-time.After(time.Millisecond):
 		}
 	}
 }

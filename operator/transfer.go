@@ -171,6 +171,7 @@ func (x *xfer) blind(ctx context.Context) {
 	select {
 	case r = <-d.res:
 	case <-x.t.Call.Done():
+		x.t.CallerGone(x.h.now())
 		x.failed(ctx, d.stop(ctx), cdr.HangupSystem)
 		x.note(ResultAbandoned)
 		return
@@ -246,6 +247,7 @@ ringing:
 			opGone, opKeys, opDone = true, nil, nil
 			t.OperatorLeft()
 		case <-callerDone:
+			t.CallerGone(x.h.now())
 			x.failed(ctx, d.stop(ctx), cdr.HangupSystem)
 			x.note(ResultAbandoned)
 			return
@@ -326,6 +328,7 @@ ringing:
 		case <-callerDone:
 			// The operator and the service may still have things to say
 			// (the emergency case): the consultation goes on.
+			t.CallerGone(x.h.now())
 			callerDone = nil
 			x.moh = false
 			x.note(ResultAbandoned)
