@@ -363,11 +363,11 @@ func TestOperatorDialIn(t *testing.T) {
 	})
 	t.Run("handler", func(t *testing.T) {
 		var mu sync.Mutex
-		var gotOp string
+		var gotOp, gotEndpoint, gotDialled string
 		var gotArgs []string
 		s := newStack(t, withOperators(ariapp.OperatorHandlerFunc(func(ctx context.Context, c *ariapp.Call, op string, args []string) {
 			mu.Lock()
-			gotOp, gotArgs = op, args
+			gotOp, gotArgs, gotEndpoint, gotDialled = op, args, c.Endpoint(), c.Dialled()
 			mu.Unlock()
 			_ = c.Answer(ctx)
 			_ = c.Hangup(ctx, ivr.CauseNormal)
@@ -382,8 +382,9 @@ func TestOperatorDialIn(t *testing.T) {
 		s.settle()
 		mu.Lock()
 		defer mu.Unlock()
-		if gotOp != "op1001" || !slices.Equal(gotArgs, []string{"operator", "op1001"}) || !c.Answered() {
-			t.Errorf("handler got %q %q, answered=%v", gotOp, gotArgs, c.Answered())
+		if gotOp != "op1001" || !slices.Equal(gotArgs, []string{"operator", "op1001"}) || !c.Answered() ||
+			gotEndpoint != "PJSIP/op1001" || gotDialled != "9000" {
+			t.Errorf("handler got %q %q endpoint %q dialled %q, answered=%v", gotOp, gotArgs, gotEndpoint, gotDialled, c.Answered())
 		}
 		s.noLeaks()
 	})

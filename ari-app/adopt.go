@@ -78,6 +78,7 @@ func (o *Orphan) take(k kind) (*Call, error) {
 	}
 	c := a.newChannel(o.Channel.ID, k)
 	c.created = true
+	c.snap = o.Channel
 	c.start(sub)
 	if !a.take(c) {
 		c.release()

@@ -342,6 +342,7 @@ func (a *App) stasisStart(e *ari.StasisStart) {
 	}
 	c := a.newChannel(id, k)
 	c.created = true
+	c.snap = e.Channel
 	c.start(sub)
 	if !a.take(c) {
 		a.m.leftInStasis.Inc()

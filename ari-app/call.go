@@ -33,6 +33,36 @@ var (
 	_ ivr.Leg  = (*Leg)(nil)
 )
 
+// Channel is the channel as it entered the app (its StasisStart, or GET
+// /channels/{id} for an adopted one). Its Caller.Number is a raw number:
+// hand it on, never log or store it.
+func (c *Call) Channel() ari.Channel {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.snap
+}
+
+// Endpoint is the endpoint the channel comes from, from its name:
+// "PJSIP/op1001" for "PJSIP/op1001-0000000c". An operator dialling in is
+// known by it, never by the caller ID her phone sends.
+func (c *Call) Endpoint() string { return endpointOf(c.Channel().Name) }
+
+// Dialled is the extension the channel dialled to reach the app (a
+// feature code such as "*11", or the feature line).
+func (c *Call) Dialled() string { return c.Channel().Dialplan.Exten }
+
+// endpointOf strips a channel name's instance suffix ("-0000000c", and
+// ";2" on Local channels).
+func endpointOf(name string) string {
+	if i := strings.LastIndexByte(name, ';'); i >= 0 {
+		name = name[:i]
+	}
+	if i := strings.LastIndexByte(name, '-'); i > strings.IndexByte(name, '/') {
+		name = name[:i]
+	}
+	return name
+}
+
 // Hangup implements ivr.Channel: DELETE /channels/{id} with the reason of
 // cause (busy, congestion, normal, …; other causes as reason_code). It
 // never answers first, so an unanswered caller rejected with CauseBusy

@@ -137,3 +137,18 @@ func FuzzCallerIDLabel(f *testing.F) {
 		}
 	})
 }
+
+func TestEndpointOf(t *testing.T) {
+	for name, want := range map[string]string{
+		"PJSIP/op1001-0000000c":             "PJSIP/op1001",
+		"PJSIP/sipp-00000001":               "PJSIP/sipp",
+		"Local/op1003@operators-00000002;2": "Local/op1003@operators",
+		"PJSIP/op-with-dash-0000000a":       "PJSIP/op-with-dash",
+		"PJSIP/op1001":                      "PJSIP/op1001",
+		"":                                  "",
+	} {
+		if got := endpointOf(name); got != want {
+			t.Errorf("endpointOf(%q) = %q, want %q", name, got, want)
+		}
+	}
+}

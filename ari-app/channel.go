@@ -57,7 +57,8 @@ type channel struct {
 	isAnswered   bool
 	released     bool
 	waiters      map[string]*waiter
-	legs         []*channel // legs originated on behalf of this call
+	legs         []*channel  // legs originated on behalf of this call
+	snap         ari.Channel // as the channel entered the app
 }
 
 // waiter receives the terminal event of one request: PlaybackFinished,
