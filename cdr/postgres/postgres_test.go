@@ -24,6 +24,7 @@ var pg testenv.SharedPostgres
 func TestMain(m *testing.M) {
 	code := m.Run()
 	pg.Stop()
+	pgDurable.Stop()
 	os.Exit(code)
 }
 
@@ -490,5 +491,55 @@ func TestWriteBatchLarge(t *testing.T) {
 		if err != nil || *got != recs[i].Canonical() {
 			t.Errorf("Get(%s) = %+v, %v\nwant %+v", recs[i].ID, got, err, recs[i].Canonical())
 		}
+	}
+}
+
+// batchInserter is the optional Tx method an importer may use.
+type batchInserter interface {
+	InsertBatch(ctx context.Context, recs []cdr.Record) (int, error)
+}
+
+func TestTxInsertBatch(t *testing.T) {
+	t.Parallel()
+	db, _ := open(t)
+	if err := db.Write(t.Context(), cdrtest.Answered("stored", cdrtest.T0)); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := db.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	bi, ok := tx.(batchInserter)
+	if !ok {
+		t.Fatalf("%T has no InsertBatch", tx)
+	}
+	if _, err := tx.Insert(t.Context(), cdrtest.Answered("in-tx", cdrtest.T0)); err != nil {
+		t.Fatal(err)
+	}
+	bad := cdrtest.Answered("bad", cdrtest.T0)
+	bad.CallerHash = "+393331234567"
+	if n, err := bi.InsertBatch(t.Context(), []cdr.Record{cdrtest.Answered("x", cdrtest.T0), bad}); cdr.ErrorCode(err) != cdr.EINVALID || n != 0 ||
+		!strings.Contains(err.Error(), "record 1") || strings.Contains(err.Error(), "3331234567") {
+		t.Fatalf("InsertBatch(bad record at 1) = %d, %v; want EINVALID naming record 1, no number", n, err)
+	}
+	batch := []cdr.Record{
+		cdrtest.Answered("new1", cdrtest.T0), cdrtest.Answered("stored", cdrtest.T0),
+		cdrtest.Answered("in-tx", cdrtest.T0), cdrtest.Outbound("new2", cdrtest.T0), cdrtest.Answered("new1", cdrtest.T0),
+	}
+	if n, err := bi.InsertBatch(t.Context(), batch); err != nil || n != 2 {
+		t.Fatalf("InsertBatch = %d, %v; want 2 new (new1, new2)", n, err)
+	}
+	if n, _ := db.Count(t.Context(), cdr.Filter{}); n != 1 {
+		t.Fatalf("uncommitted batch visible: Count = %d", n)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := db.Count(t.Context(), cdr.Filter{}); n != 4 {
+		t.Fatalf("after Commit Count = %d, want 4 (stored, in-tx, new1, new2)", n)
+	}
+	if _, err := bi.InsertBatch(t.Context(), batch); cdr.ErrorCode(err) != cdr.EINTERNAL {
+		t.Fatalf("InsertBatch after Commit = %v, want EINTERNAL", err)
 	}
 }

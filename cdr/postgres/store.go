@@ -61,33 +61,36 @@ func (db *DB) Write(ctx context.Context, r cdr.Record) error {
 // WriteBatch implements cdr.Store with multi-row INSERTs (batchRows records
 // a statement) in one transaction.
 func (db *DB) WriteBatch(ctx context.Context, recs []cdr.Record) (int, error) {
-	for i, r := range recs {
-		if err := checkStorable(r); err != nil {
-			return 0, cdr.Errorf(cdr.EINVALID, "record %d (of %d): %s", i, len(recs), cdr.ErrorMessage(err))
-		}
+	if err := checkBatch(recs); err != nil {
+		return 0, err
 	}
 	if len(recs) == 0 {
 		return 0, nil
 	}
-	tx, err := db.pool.Begin(ctx)
+	pt, err := db.pool.Begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("cdr/postgres: begin: %w", err)
 	}
-	defer tx.Rollback(context.Background())
-	now := db.now()
-	n := 0
-	for start := 0; start < len(recs); start += batchRows {
-		chunk := recs[start:min(start+batchRows, len(recs))]
-		tag, err := tx.Exec(ctx, batchInsertSQL, batchArgs(chunk, now)...)
-		if err != nil {
-			return 0, fmt.Errorf("cdr/postgres: write batch (records %d-%d): %w", start, start+len(chunk)-1, err)
-		}
-		n += int(tag.RowsAffected())
+	t := &tx{tx: pt, ctx: ctx, now: db.now()}
+	defer t.Rollback()
+	n, err := t.InsertBatch(ctx, recs)
+	if err != nil {
+		return 0, err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("cdr/postgres: commit: %w", err)
+	if err := t.Commit(); err != nil {
+		return 0, err
 	}
 	return n, nil
+}
+
+// checkBatch is checkStorable over recs, naming the first bad index.
+func checkBatch(recs []cdr.Record) error {
+	for i, r := range recs {
+		if err := checkStorable(r); err != nil {
+			return cdr.Errorf(cdr.EINVALID, "record %d (of %d): %s", i, len(recs), cdr.ErrorMessage(err))
+		}
+	}
+	return nil
 }
 
 // Begin implements cdr.Store. Unlike SQLite's, a PostgreSQL transaction
@@ -126,6 +129,33 @@ func (t *tx) Insert(ctx context.Context, r cdr.Record) (bool, error) {
 		return false, fmt.Errorf("cdr/postgres: insert %s: %w", r.ID, err)
 	}
 	return tag.RowsAffected() == 1, nil
+}
+
+// InsertBatch adds every record of recs whose ID is not stored yet (nor
+// earlier in recs or this Tx) with multi-row INSERTs, and returns how many
+// were new. If any record fails checkStorable it returns EINVALID naming
+// its index and inserts nothing; the Tx stays usable.
+//
+// It is not part of cdr.Tx: an importer that finds it (by an interface
+// assertion) can store a batch in one round trip instead of one a record,
+// when it needs only the count of new records, not which ones.
+func (t *tx) InsertBatch(ctx context.Context, recs []cdr.Record) (int, error) {
+	if t.done {
+		return 0, cdr.Errorf(cdr.EINTERNAL, "cdr/postgres: insert after commit or rollback")
+	}
+	if err := checkBatch(recs); err != nil {
+		return 0, err
+	}
+	n := 0
+	for start := 0; start < len(recs); start += batchRows {
+		chunk := recs[start:min(start+batchRows, len(recs))]
+		tag, err := t.tx.Exec(ctx, batchInsertSQL, batchArgs(chunk, t.now)...)
+		if err != nil {
+			return 0, fmt.Errorf("cdr/postgres: insert records %d-%d: %w", start, start+len(chunk)-1, err)
+		}
+		n += int(tag.RowsAffected())
+	}
+	return n, nil
 }
 
 func (t *tx) Commit() error {
