@@ -316,3 +316,25 @@ func TestVoicemail(t *testing.T) {
 	}
 	s.noLeaks()
 }
+
+// TestLocalCaller: a caller simulated with Local channels, as in most of
+// the traces (the app drives the ;2 half; the ;1 half runs the caller's
+// script: 1 during the welcome, 20 s later Hangup(16)).
+func TestLocalCaller(t *testing.T) {
+	s := newStack(t)
+	s.login("op1001", "it")
+	c, err := s.srv.Call(s.ctx, callerNumber, helplineNumber, aritest.CallOptions{Tech: aritest.Local,
+		Script: []aritest.App{{Name: "Wait", Data: "1"}, {Name: "SendDTMF", Data: "1"}, {Name: "Wait", Data: "20"}, {Name: "Hangup", Data: "16"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := s.cdrOf(c, callerNumber)
+	if rec.Outcome != cdr.Answered || rec.Language != "it" || rec.HangupBy != cdr.HangupCaller || rec.HangupCause != ivr.CauseNormal {
+		t.Errorf("CDR %+v", rec)
+	}
+	if !strings.HasSuffix(c.Channel().Name, ";2") {
+		t.Errorf("the app drove %s, want the ;2 half", c.Channel().Name)
+	}
+	s.until("every channel gone", time.Minute, func() bool { return len(s.srv.Channels()) == 0 })
+	s.noLeaks()
+}
