@@ -71,7 +71,8 @@ never be lost to a Redis outage. Call records of that time carry the fallback
 mark.
 
 On http.listen it serves /healthz (the process is alive), /readyz (the ARI
-event stream is connected and the record store open) and /metrics
+event stream is connected, the record store open, the node not stopping) and
+/metrics
 (Prometheus). SIGTERM or SIGINT stops it gracefully: no new call is taken
 (callers arriving are left in Stasis for the next process), calls in progress
 may finish for up to --drain, then the node exits.`,
@@ -143,6 +144,7 @@ type node struct {
 	events   *ari.Events
 	http     *http.Server
 	storeUp  atomic.Bool
+	draining atomic.Bool
 	fallback bool
 
 	appDone  chan error
@@ -269,6 +271,11 @@ func startNode(ctx context.Context, cfg *config.Config, secrets config.Secrets, 
 	}()
 	n.appDone = make(chan error, 1)
 	go func() { n.appDone <- app.Run(ctx) }()
+	go func() {
+		<-ctx.Done()
+		n.draining.Store(true)
+		log.Info().Dur("bound", o.drain).Msg("stop requested: taking no new call, letting calls in progress finish")
+	}()
 	log.Info().Str("http", ln.Addr().String()).Str("ari", acfg.URL).Str("app", acfg.Application).
 		Bool("redis_fallback", n.fallback).Msg("helpline node started")
 	if hooks.started != nil {
@@ -327,6 +334,9 @@ func (n *node) handler(reg *prometheus.Registry) http.Handler {
 		}
 		if !n.storeUp.Load() {
 			problems = append(problems, "call-record store closed")
+		}
+		if n.draining.Load() {
+			problems = append(problems, "stopping: draining calls in progress")
 		}
 		if len(problems) > 0 {
 			w.WriteHeader(http.StatusServiceUnavailable)

@@ -254,18 +254,35 @@ func TestServe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.drive("answered call recorded", func() bool {
-		_, body := s.get("/metrics")
-		return strings.Contains(body, `helpline_ivr_calls_total{outcome="answered"} 1`)
+	s.drive("caller bridged with the operator", func() bool {
+		for _, h := range call.Heard() {
+			if h.Kind == "bridge" {
+				return true
+			}
+		}
+		return false
 	})
 	if _, body := s.get("/metrics"); !strings.Contains(body, `helpline_ari_ws_connected{app="helpline"} 1`) ||
-		!strings.Contains(body, "helpline_serve_redis_fallback 0") || !strings.Contains(body, "helpline_ariapp_channels_total") {
+		!strings.Contains(body, "helpline_serve_redis_fallback 0") || !strings.Contains(body, "helpline_ariapp_active_calls 1") ||
+		!strings.Contains(body, "helpline_ivr_active_calls 1") {
 		t.Errorf("/metrics lacks the node's series:\n%s", body)
 	}
-	s.drive("every channel gone", func() bool { return len(srv.Channels()) == 0 })
 
+	// SIGTERM during the talk: the node stops being ready but lets the
+	// call finish (the caller hangs up 20 s after the answer), then exits.
+	s.cancel()
+	s.drive("not ready while draining", func() bool {
+		code, body := s.get("/readyz")
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "draining")
+	})
+	if _, ended := call.Ended(); ended {
+		t.Fatal("the call was cut by the stop")
+	}
 	if code := s.stop(); code != exitOK {
 		t.Fatalf("serve exited %d", code)
+	}
+	if h, ended := call.Ended(); !ended || h.By != aritest.ByCaller {
+		t.Errorf("call end %+v (ended %v), want the caller's own hang-up", h, ended)
 	}
 	log := s.stderr.String()
 	for _, want := range []string{"helpline node started", "helpline node stopped"} {
