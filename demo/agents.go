@@ -150,6 +150,17 @@ type operator struct {
 	// then come back at unpauseAt.
 	pauseCheckEnd time.Time
 	unpauseAt     time.Time
+	// Breaks: the next one is due at nextBreak; while on one, she comes
+	// back at breakEnd.
+	nextBreak, breakEnd time.Time
+}
+
+// planBreak draws when her next break is due, from now.
+func (o *operator) planBreak(now time.Time) {
+	o.nextBreak = time.Time{}
+	if o.BreakEvery > 0 {
+		o.nextBreak = now.Add(time.Duration(o.rng.ExpFloat64() * float64(o.BreakEvery)))
+	}
 }
 
 // inBridge reports whether her current call is in bridge id.
@@ -235,6 +246,7 @@ func (m *sim) operatorStep(ctx context.Context, op *operator, now time.Time) {
 			m.env.Logger.Warn().Err(err).Str("operator", op.ID).Msg("demo: unpause")
 		}
 	}
+	m.breakStep(ctx, op, now)
 	on := m.shiftOn(op, now)
 	switch {
 	case on && !op.loggedIn:
@@ -244,6 +256,7 @@ func (m *sim) operatorStep(ctx context.Context, op *operator, now time.Time) {
 			return
 		}
 		op.loggedIn = true
+		op.planBreak(now)
 	case !on && op.loggedIn && op.leg == nil:
 		// End of shift: she leaves once she is not on a call.
 		st, err := q.Operator(ctx, op.ID)
@@ -256,5 +269,34 @@ func (m *sim) operatorStep(ctx context.Context, op *operator, now time.Time) {
 		}
 		op.loggedIn = false
 		op.pauseCheckEnd, op.unpauseAt = time.Time{}, time.Time{}
+		op.nextBreak, op.breakEnd = time.Time{}, time.Time{}
+	}
+}
+
+// breakStep takes and ends her breaks: due, she pauses herself as soon
+// as she is free (not ringing, not talking, not already paused).
+func (m *sim) breakStep(ctx context.Context, op *operator, now time.Time) {
+	q := m.env.Queue
+	switch {
+	case !op.loggedIn:
+	case !op.breakEnd.IsZero():
+		if now.Before(op.breakEnd) {
+			return
+		}
+		op.breakEnd = time.Time{}
+		if err := q.Unpause(ctx, op.ID, now); err != nil && !errors.Is(err, queue.ErrBadState) {
+			m.env.Logger.Warn().Err(err).Str("operator", op.ID).Msg("demo: back from a break")
+		}
+		op.planBreak(now)
+	case !op.nextBreak.IsZero() && !now.Before(op.nextBreak) && op.leg == nil && op.unpauseAt.IsZero() && op.pauseCheckEnd.IsZero():
+		st, err := q.Operator(ctx, op.ID)
+		if err != nil || (st.State != queue.Available && st.State != queue.WrapUp) {
+			return // busy: the break waits
+		}
+		if err := q.Pause(ctx, op.ID, "break", now); err != nil {
+			return
+		}
+		m.breaks++
+		op.breakEnd = now.Add(draw(op.rng, op.BreakFor))
 	}
 }

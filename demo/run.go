@@ -97,8 +97,10 @@ type Counts struct {
 	// Rings is how many times an operator's phone rang; Missed how many
 	// rings she chose to let ring out, AutoPaused how many times the
 	// switchboard paused her for it, and Unpaused how many times she came
-	// back.
+	// back. Breaks counts the breaks operators took (paused by
+	// themselves).
 	Rings, Missed, AutoPaused, Unpaused int
+	Breaks                              int
 	// Start and End delimit the simulated time Run covered.
 	Start, End time.Time
 }
@@ -188,6 +190,7 @@ type sim struct {
 	outcomes map[cdr.Outcome]int
 
 	rings, missed, autoPaused, unpaused int
+	breaks                              int
 	nextProgress                        time.Time
 	draining                            bool
 	start                               time.Time
@@ -361,7 +364,7 @@ func (m *sim) progress(ctx context.Context, now time.Time) {
 func (m *sim) counts() Counts {
 	c := Counts{
 		Placed: len(m.calls), Outcomes: maps.Clone(m.outcomes),
-		Rings: m.rings, Missed: m.missed, AutoPaused: m.autoPaused, Unpaused: m.unpaused,
+		Rings: m.rings, Missed: m.missed, AutoPaused: m.autoPaused, Unpaused: m.unpaused, Breaks: m.breaks,
 		Start: m.start, End: m.now(),
 	}
 	for _, k := range m.calls {

@@ -127,6 +127,11 @@ type Operator struct {
 	// notice and unpause.
 	Miss     float64
 	PauseFor Range
+	// BreakEvery is the mean time between her breaks (exponentially
+	// distributed; 0: none), BreakFor how long one lasts. She pauses
+	// herself for it when she is free.
+	BreakEvery time.Duration
+	BreakFor   Range
 }
 
 // Shift is a window of the local day, as offsets from midnight.
@@ -155,29 +160,33 @@ func DefaultMix() map[string]float64 {
 	return map[string]float64{"it": 0.86, "en": 0.07, "fr": 0.025, "es": 0.02, "ar": 0.015, "de": 0.01}
 }
 
-// DefaultRoster is a day's rota of eight operators covering the clock,
-// with the seed's languages at their opening hours (English 08–20,
-// French and Spanish 10–14, Arabic 10–12, German 10–12) and most people
-// at the peaks (10–12 and 15–18).
+// DefaultRoster is a day's rota of eight operators covering the clock:
+// three at a time from 9 to 21, two at night, with the seed's languages
+// at their opening hours (English 08–20, French and Spanish 10–14,
+// Arabic 10–12, German 10–12). Each takes a break of 5–15 minutes about
+// every hour and a half. With the seed's traffic this gives waits of
+// the order of the seed's (36,5 s on average).
 func DefaultRoster() []Operator {
 	op := func(id, name string, from, until int, langs ...string) Operator {
 		return Operator{
 			ID: id, Name: name, Languages: langs,
-			Shift:     Shift{From: time.Duration(from) * time.Hour, Until: time.Duration(until) * time.Hour},
-			RingDelay: Range{2 * time.Second, 7 * time.Second},
-			Miss:      0.04,
-			PauseFor:  Range{time.Minute, 4 * time.Minute},
+			Shift:      Shift{From: time.Duration(from) * time.Hour, Until: time.Duration(until) * time.Hour},
+			RingDelay:  Range{2 * time.Second, 7 * time.Second},
+			Miss:       0.04,
+			PauseFor:   Range{time.Minute, 4 * time.Minute},
+			BreakEvery: 100 * time.Minute,
+			BreakFor:   Range{5 * time.Minute, 15 * time.Minute},
 		}
 	}
 	return []Operator{
-		op("op1001", "Giulia", 7, 14, "it", "en"),
-		op("op1002", "Sara", 8, 15, "it", "fr", "es"),
-		op("op1003", "Amina", 9, 16, "it", "ar", "fr"),
-		op("op1004", "Katrin", 10, 17, "it", "de", "en"),
-		op("op1005", "Marta", 12, 20, "it"),
-		op("op1006", "Chiara", 14, 21, "it", "en"),
-		op("op1007", "Elena", 20, 8, "it"),
-		op("op1008", "Lucia", 21, 7, "it", "en"),
+		op("op1001", "Giulia", 8, 14, "it", "en", "de"),
+		op("op1002", "Sara", 10, 16, "it", "fr", "es"),
+		op("op1003", "Amina", 9, 15, "it", "ar", "fr"),
+		op("op1004", "Katrin", 14, 20, "it", "de", "en"),
+		op("op1005", "Marta", 15, 21, "it"),
+		op("op1006", "Chiara", 16, 22, "it", "en"),
+		op("op1007", "Elena", 21, 7, "it"),
+		op("op1008", "Lucia", 22, 9, "it", "en"),
 	}
 }
 
@@ -365,6 +374,12 @@ func (s *Scenario) Validate() error {
 			return err
 		}
 		if err := rng(f+".PauseFor", o.PauseFor); err != nil {
+			return err
+		}
+		if o.BreakEvery < 0 {
+			return bad(f+".BreakEvery", "%v is negative", o.BreakEvery)
+		}
+		if err := rng(f+".BreakFor", o.BreakFor); err != nil {
 			return err
 		}
 	}

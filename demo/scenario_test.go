@@ -183,6 +183,8 @@ func TestValidate(t *testing.T) {
 		{"Operators[0].Shift", func(s *Scenario) { s.Operators[0].Shift.Until = 25 * time.Hour }},
 		{"Operators[0].Miss", func(s *Scenario) { s.Operators[0].Miss = -0.1 }},
 		{"Operators[0].PauseFor", func(s *Scenario) { s.Operators[0].PauseFor = Range{Min: -1} }},
+		{"Operators[2].BreakEvery", func(s *Scenario) { s.Operators[2].BreakEvery = -time.Minute }},
+		{"Operators[2].BreakFor", func(s *Scenario) { s.Operators[2].BreakFor = Range{Min: time.Hour, Max: time.Minute} }},
 	}
 	for _, tt := range tests {
 		s := good()

@@ -403,8 +403,8 @@ func printCounts(w io.Writer, c demo.Counts) {
 	if c.Unfinished > 0 || c.Missing > 0 {
 		fmt.Fprintf(w, "  still in progress: %d; ended without a record yet: %d\n", c.Unfinished, c.Missing)
 	}
-	fmt.Fprintf(w, "Operators' phones rang %d times; %d rings missed, %d auto-pauses, %d returns from pause\n",
-		c.Rings, c.Missed, c.AutoPaused, c.Unpaused)
+	fmt.Fprintf(w, "Operators' phones rang %d times; %d rings let go (%d auto-pauses, %d returns), %d breaks\n",
+		c.Rings, c.Missed, c.AutoPaused, c.Unpaused, c.Breaks)
 }
 
 // printDemoReport prints the report of the local days the simulation

@@ -202,7 +202,7 @@ func TestDemoCommand(t *testing.T) {
 // language nobody on duty speaks (unanswered), impatient callers
 // (abandoned), callers who leave messages (voicemail), the blacklisted
 // pool, welcome hang-ups — and operators who miss rings (auto-pause,
-// then back).
+// then back) and take breaks.
 func TestDemoEveryOutcome(t *testing.T) {
 	edit := func(s *demo.Scenario) {
 		s.Rate = 2.5
@@ -216,11 +216,13 @@ func TestDemoEveryOutcome(t *testing.T) {
 		b.Patience = 2 * time.Minute
 		b.TalkMedian = 3 * time.Minute
 		roster := demo.DefaultRoster()
-		s.Operators = []demo.Operator{roster[0], roster[5]} // Giulia and Chiara: it, en
+		s.Operators = []demo.Operator{roster[1], roster[5]} // Sara (it, fr, es) and Chiara (it, en)
 		for i := range s.Operators {
-			s.Operators[i].Shift = demo.Shift{}
-			s.Operators[i].Miss = 0.3
-			s.Operators[i].PauseFor = demo.Range{Min: 30 * time.Second, Max: time.Minute}
+			o := &s.Operators[i]
+			o.Shift = demo.Shift{}
+			o.Miss = 0.3
+			o.PauseFor = demo.Range{Min: 30 * time.Second, Max: time.Minute}
+			o.BreakEvery, o.BreakFor = 10*time.Minute, demo.Range{Min: time.Minute, Max: 2 * time.Minute}
 		}
 	}
 	r := runDemoCmd(t, edit, "--hours", "0.5", "--seed", "3", "--start", "2025-07-21T10:00")
@@ -231,14 +233,15 @@ func TestDemoEveryOutcome(t *testing.T) {
 		}
 	}
 	c := r.counts
-	if c.Missed == 0 || c.AutoPaused == 0 || c.Unpaused == 0 {
-		t.Errorf("rings %d, missed %d, auto-paused %d, back %d: want missed rings, pauses and returns", c.Rings, c.Missed, c.AutoPaused, c.Unpaused)
+	if c.Missed == 0 || c.AutoPaused == 0 || c.Unpaused == 0 || c.AutoPaused > c.Missed || c.Breaks == 0 {
+		t.Errorf("rings %d, missed %d, auto-paused %d, back %d, breaks %d: want missed rings, pauses, returns and breaks",
+			c.Rings, c.Missed, c.AutoPaused, c.Unpaused, c.Breaks)
 	}
 	for _, rec := range recs {
 		if rec.Outcome == cdr.Unanswered && rec.Language != "de" {
 			t.Errorf("unanswered call %s in %q: only German has nobody", rec.ID, rec.Language)
 		}
-		if rec.Outcome == cdr.Answered && rec.Operator != "op1001" && rec.Operator != "op1006" {
+		if rec.Outcome == cdr.Answered && rec.Operator != "op1002" && rec.Operator != "op1006" {
 			t.Errorf("answered by %q", rec.Operator)
 		}
 	}
