@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -561,5 +562,39 @@ func TestRecord(t *testing.T) {
 			s.until("caller gone", time.Minute, func() bool { return len(s.srv.Channels()) == 0 })
 			s.noLeaks()
 		})
+	}
+}
+
+// TestFlowPanic: a flow that panics on one call does not take the node
+// down: the next call is handled.
+func TestFlowPanic(t *testing.T) {
+	var mu sync.Mutex
+	calls := 0
+	s := newStack(t, withFlow(func(ctx context.Context, c ivr.Call, _ string) (cdr.Record, error) {
+		mu.Lock()
+		calls++
+		n := calls
+		mu.Unlock()
+		if n == 1 {
+			panic("flow bug")
+		}
+		return cdr.Record{}, c.Hangup(ctx, ivr.CauseNormal)
+	}))
+	first := s.dial(callerNumber)
+	second := s.dial("+393330000002")
+	if _, err := second.AwaitHangup(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ended := first.Ended(); ended {
+		t.Error("the call whose flow panicked was hung up")
+	}
+	if n := s.counter("helpline_ariapp_requests_failed_total", "op", "panic"); n != 1 {
+		t.Errorf("panics counted %v", n)
+	}
+	if !strings.Contains(s.logs.String(), "call handler panicked") {
+		t.Error("panic not logged")
+	}
+	if err := first.Hangup(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -394,6 +395,7 @@ func (a *App) finished(c *channel) {
 // flow, which hashes it; this package never logs or stores it.
 func (a *App) runInbound(c *Call, number string, resume bool, arrived time.Time) {
 	defer a.finished(c.channel)
+	defer a.survive(c)
 	var rec cdr.Record
 	var err error
 	if r, ok := a.flow.(Resumer); ok && resume {
@@ -420,7 +422,19 @@ func (a *App) runInbound(c *Call, number string, resume bool, arrived time.Time)
 
 func (a *App) runOperator(c *Call, op string, args []string) {
 	defer a.finished(c.channel)
+	defer a.survive(c)
 	a.ops.HandleOperator(a.callsCtx, c, op, args)
+}
+
+// survive keeps a panic in one call's handler from taking every call of
+// the node down with the process (as net/http does for a request). The
+// call is left as it is in Stasis; once released, the next reconciliation
+// (reconnect or restart) offers it to the Adopter again.
+func (a *App) survive(c *Call) {
+	if r := recover(); r != nil {
+		a.m.failed.WithLabelValues("panic").Inc()
+		c.log.Error().Str("panic", fmt.Sprint(r)).Bytes("stack", debug.Stack()).Msg("call handler panicked; call left in Stasis")
+	}
 }
 
 // refuseOperator is the default OperatorHandler: feature codes are not
