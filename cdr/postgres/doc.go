@@ -48,9 +48,13 @@
 // # Bulk writes and reads
 //
 // WriteBatch sends multi-row INSERTs (arrays unnested server-side, a few
-// thousand rows a statement) in one transaction. Tx.Insert, which must say
-// whether each record was new, is one round trip a record inside one
-// transaction. Scan reads through a cursor in a read-only transaction, a
+// thousand rows a statement) in one transaction; COPY into a temporary
+// table was measured and is no faster (BENCHMARKS.md): the server's index
+// and WAL work dominates either way. Tx.Insert, which must say whether
+// each record was new, is one round trip a record, which on a loopback
+// connection costs several times the server's work; the Tx therefore also
+// has InsertBatch, a multi-row INSERT that returns only the count of new
+// records, for importers that look for it. Scan reads through a cursor in a read-only transaction, a
 // thousand rows a fetch: memory stays flat for any period, the scan sees
 // one snapshot, and a scan stopped early does not drain the rest.
 package postgres
