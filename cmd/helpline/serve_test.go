@@ -416,7 +416,7 @@ func TestFlowConfig(t *testing.T) {
 	}
 	if ic.Service != "1522" || ic.Node != "node1" || ic.DefaultLanguage != "it" || ic.VoicemailDigit != '9' ||
 		ic.RingTimeout != 20*time.Second || ic.OfferTTL <= ic.RingTimeout || ic.MaxWait != 15*time.Minute ||
-		ic.BlockMode != ivr.BlockBusy || ic.MOHClass != "default" {
+		ic.BlockMode != ivr.BlockBusy || ic.MOHClass != "default" || ic.FlaggedWrapUp != 5*time.Minute {
 		t.Errorf("mapped %+v", ic)
 	}
 	for name, m := range map[string]ivr.Media{

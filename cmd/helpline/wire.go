@@ -31,8 +31,8 @@ const offerMargin = 10 * time.Second
 // queue_wait gives ExpectedWait and Minutes (around {minutes}).
 // Not mapped, because the flow has no such knob: ivr.welcome_languages
 // beyond the first, queue.auto_pause_on_no_answer (the flow always
-// pauses), queue.flagged_wrap_up (feature codes) and announce_interval 0
-// meaning "once on entry" (the flow reads 0 as never).
+// pauses) and announce_interval 0 meaning "once on entry" (the flow reads
+// 0 as never).
 func flowConfig(cfg *config.Config) ivr.Config {
 	ic := ivr.DefaultConfig()
 	ic.Service, ic.Node = cfg.Service, cfg.NodeID
@@ -88,6 +88,7 @@ func flowConfig(cfg *config.Config) ivr.Config {
 	ic.RingTimeout = cfg.Queue.RingTimeout
 	ic.OfferTTL = cfg.Queue.RingTimeout + offerMargin
 	ic.WrapUp, ic.LongCall, ic.LongWrapUp = cfg.Queue.WrapUp, cfg.Queue.LongCallThreshold, cfg.Queue.LongCallWrapUp
+	ic.FlaggedWrapUp = cfg.Queue.FlaggedWrapUp
 	return ic
 }
 
