@@ -189,7 +189,7 @@ func parseDemo(c *cobra.Command, d *Deps, o *demoOptions) (*demoSetup, error) {
 		sc.Operators = nil
 		for _, op := range s.cfg.Operators {
 			r := demo.DefaultRoster()[0]
-			r.ID, r.Name, r.Languages, r.Shift = strings.TrimPrefix(op.Endpoint, "PJSIP/"), op.Name, op.Languages, demo.Shift{}
+			r.ID, r.Name, r.Languages, r.Shift = op.ID, op.Name, op.Languages, demo.Shift{}
 			sc.Operators = append(sc.Operators, r)
 		}
 	}
@@ -263,6 +263,8 @@ func runDemo(ctx context.Context, c *cobra.Command, d *Deps, o *demoOptions, hoo
 		return err
 	}
 	defer emb.Close()
+
+	pointAtEmbedded(cfg, emb, sc.Operators)
 
 	logger, closeLog, err := demoLogger(d, o.log)
 	if err != nil {
@@ -539,6 +541,23 @@ func (p *demoProgress) draw(pr demo.Progress) {
 	_, _ = io.WriteString(p.w, b.String())
 }
 
+// pointAtEmbedded makes cfg the configuration of the demo's switchboard:
+// the embedded Asterisk, Redis and record file, the scenario's operators,
+// and the working directory for recordings and the spool. Secrets are
+// the embedded world's (the ARI password, the HMAC key made for the
+// run), handed over directly: nothing is read from the environment.
+func pointAtEmbedded(cfg *config.Config, emb *demo.Embedded, ops []demo.Operator) {
+	user, _ := emb.Asterisk.Credentials()
+	cfg.ARI.URL, cfg.ARI.Username = emb.Asterisk.URL, user
+	cfg.Redis.Addr, cfg.Redis.DB, cfg.Redis.Password = emb.RedisAddr(), 0, config.SecretRef{}
+	cfg.CDR.Driver, cfg.CDR.Path, cfg.CDR.SpoolDir = config.DriverSQLite, emb.DBPath, emb.Path("spool")
+	cfg.IVR.RecordingsDir = emb.Path("recordings")
+	cfg.Operators = nil
+	for _, o := range ops {
+		cfg.Operators = append(cfg.Operators, config.Operator{ID: o.ID, Name: o.Name, Endpoint: o.Endpoint(), Languages: o.Languages})
+	}
+}
+
 // demoSwitchboard is the switchboard under simulation: the same pieces
 // `helpline serve` runs, on the embedded Redis, the emulated Asterisk
 // and the demo's record file, all on the simulated clock.
@@ -553,12 +572,14 @@ type demoSwitchboard struct {
 	done      chan struct{}
 }
 
-// startDemoSwitchboard wires and starts the switchboard.
-//
-// TODO(demo): use the config → switchboard function of `helpline serve`
-// (cmd/helpline/wire.go) once it exists, keeping the instrumentation
-// (HTTP transport, Redis hook, record writer) that lets the driver wait
-// for the switchboard between clock steps.
+// startDemoSwitchboard wires and starts the switchboard as `helpline
+// serve` does (startNode), from the same mapping of the configuration
+// (wire.go: flowConfig, ariConfig, redisPrefix, blacklistPolicy), with
+// three differences: everything runs on the simulated clock; the HTTP
+// transport, the Redis client, the sockets and the record writer are
+// instrumented (demo.Activity) so that the driver can wait for the
+// switchboard between clock steps; and there is no health listener nor
+// Redis fallback (the Redis is in this process).
 func startDemoSwitchboard(ctx context.Context, cfg *config.Config, sc demo.Scenario, emb *demo.Embedded,
 	clock *clockwork.FakeClock, act *demo.Activity, logger zerolog.Logger) (sb *demoSwitchboard, err error) {
 	sb = &demoSwitchboard{done: make(chan struct{})}
@@ -579,16 +600,14 @@ func startDemoSwitchboard(ctx context.Context, cfg *config.Config, sc demo.Scena
 	for _, l := range cfg.Languages {
 		langs = append(langs, l.Code)
 	}
-	prefix := strings.TrimSuffix(cfg.Redis.KeyPrefix, ":")
-	if sb.queue, err = queue.NewRedis(sb.rdb, queue.RedisOptions{Prefix: prefix, Service: cfg.Service, Languages: langs, Logger: logger}); err != nil {
+	if sb.queue, err = queue.NewRedis(sb.rdb, queue.RedisOptions{Prefix: redisPrefix(cfg), Service: cfg.Service, Languages: langs, Logger: logger}); err != nil {
 		return nil, err
 	}
-	policy := blacklist.Policy{Threshold: cfg.Blacklist.FlagsThreshold, Window: cfg.Blacklist.Window, Block: cfg.Blacklist.BlockDuration}
-	if sb.blacklist, err = blacklist.NewRedis(sb.rdb, blacklist.RedisOptions{Prefix: prefix, Policy: policy}); err != nil {
+	if sb.blacklist, err = blacklist.NewRedis(sb.rdb, blacklist.RedisOptions{Prefix: redisPrefix(cfg), Policy: blacklistPolicy(cfg)}); err != nil {
 		return nil, err
 	}
-	user, pass := emb.Asterisk.Credentials()
-	acfg := ari.Config{URL: emb.Asterisk.URL + "/ari", Username: user, Password: pass, Application: cfg.ARI.App}
+	_, password := emb.Asterisk.Credentials()
+	acfg := ariConfig(cfg, password)
 	client, err := ari.NewClient(acfg, ari.WithHTTPClient(&http.Client{Transport: act.Transport(nil)}), ari.WithLogger(logger))
 	if err != nil {
 		return nil, err
@@ -604,9 +623,9 @@ func startDemoSwitchboard(ctx context.Context, cfg *config.Config, sc demo.Scena
 		st := sb.events.Stats()
 		return st.Frames + st.Delivered, st.Backlog
 	})
-	flow, err := ivr.New(demoIVRConfig(cfg), ivr.Deps{
+	flow, err := ivr.New(flowConfig(cfg), ivr.Deps{
 		Queue: sb.queue, CDR: act.Writer(sb.records), Identifier: sb.hasher,
-		Blocklist: blocklist{sb.blacklist}, Schedule: ivr.ScheduleFunc(cfg.OpenLanguages),
+		Blocklist: flowBlocklist{sb.blacklist}, Schedule: ivr.ScheduleFunc(cfg.OpenLanguages),
 		Clock: clock, Logger: logger,
 	})
 	if err != nil {
@@ -670,61 +689,4 @@ func (sb *demoSwitchboard) close() {
 	if sb.records != nil {
 		_ = sb.records.Close()
 	}
-}
-
-// blocklist adapts the blacklist store to the call flow.
-type blocklist struct{ s blacklist.Store }
-
-func (b blocklist) Blocked(ctx context.Context, hash string, now time.Time) (bool, string, error) {
-	e, ok, err := b.s.Blocked(ctx, hash, now)
-	return ok, e.Reason, err
-}
-
-// demoIVRConfig maps the configuration onto the call flow's.
-func demoIVRConfig(cfg *config.Config) ivr.Config {
-	ic := ivr.DefaultConfig()
-	ic.Service, ic.Node = cfg.Service, cfg.NodeID
-	first := func(lang string, id config.PromptID, values map[string]string) ivr.Media {
-		m := cfg.Prompt(lang, id).Media(values)
-		if len(m) == 0 {
-			return ""
-		}
-		return ivr.Media(m[0])
-	}
-	def := cfg.IVR.DefaultLanguage
-	ic.Languages = nil
-	for _, l := range cfg.Languages {
-		ic.Languages = append(ic.Languages, ivr.Language{
-			Code: l.Code, Digit: ivr.Digit(l.Digit[0]), Menu: first(l.Code, config.PromptMenu, map[string]string{"digit": l.Digit}),
-		})
-	}
-	ic.DefaultLanguage = def
-	ic.MenuTries, ic.MenuTimeout = cfg.IVR.MenuTries, cfg.IVR.DigitTimeout
-	switch cfg.Blacklist.Rejection {
-	case config.RejectCongestion:
-		ic.BlockMode = ivr.BlockCongestion
-	case config.RejectMessage:
-		ic.BlockMode = ivr.BlockMessage
-	default:
-		ic.BlockMode = ivr.BlockBusy
-	}
-	ic.Prompts = ivr.Prompts{
-		Welcome:         first(def, config.PromptWelcome, nil),
-		InvalidChoice:   first(def, config.PromptInvalidChoice, nil),
-		Position:        first(def, config.PromptQueuePosition, nil),
-		ExpectedWait:    first(def, config.PromptQueueWait, nil),
-		VoicemailIntro:  first(def, config.PromptVoicemailRecord, nil),
-		VoicemailThanks: first(def, config.PromptVoicemailSaved, nil),
-		Unanswered:      first(def, config.PromptUnavailable, nil),
-	}
-	ic.MOHClass = cfg.IVR.MusicOnHold
-	ic.AnnounceEvery, ic.MaxWait = cfg.IVR.AnnounceInterval, cfg.IVR.MaxWait
-	ic.VoicemailDigit, ic.VoicemailMax = 0, cfg.IVR.VoicemailMaxLength
-	if cfg.IVR.VoicemailDigit != "" {
-		ic.VoicemailDigit = ivr.Digit(cfg.IVR.VoicemailDigit[0])
-	}
-	ic.RingTimeout = cfg.Queue.RingTimeout
-	ic.OfferTTL = cfg.Queue.RingTimeout + 10*time.Second
-	ic.WrapUp, ic.LongCall, ic.LongWrapUp = cfg.Queue.WrapUp, cfg.Queue.LongCallThreshold, cfg.Queue.LongCallWrapUp
-	return ic
 }

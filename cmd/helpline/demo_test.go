@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -393,5 +394,23 @@ func TestDemoProgressTerminal(t *testing.T) {
 	if len(got) != 3 || !strings.HasPrefix(got[0], "10:15  calls 15, ") || !strings.HasPrefix(got[1], "10:30  calls 30, ") ||
 		!strings.HasPrefix(got[2], "10:31  calls 31, ") {
 		t.Errorf("lines:\n%s", b.String())
+	}
+}
+
+// TestDemoConfig: with --config the demo takes the file's languages,
+// hours and operators (on duty all day), and ignores its addresses and
+// secrets (none of the file's environment variables is set here).
+func TestDemoConfig(t *testing.T) {
+	file := writeTemp(t, "helpline.yaml", string(config.ExampleYAML()))
+	r := runDemoCmd(t, nil, "--config", file, "--hours", "0.25", "--seed", "2", "--start", "2025-07-23T10:30")
+	checkRun(t, r)
+	want := "Operators: op1001 Giulia [it,en] all day; op1002 Sara [it,fr,es] all day; op1003 Amina [it,ar,fr] all day; op1004 Katrin [it,de,en] all day\n"
+	if !strings.Contains(r.stdout, want) {
+		t.Errorf("output lacks %q:\n%s", want, r.stdout)
+	}
+	for id, rec := range r.records(t) {
+		if rec.Operator != "" && !slices.Contains([]string{"op1001", "op1002", "op1003", "op1004"}, rec.Operator) {
+			t.Errorf("record %s answered by %q", id, rec.Operator)
+		}
 	}
 }
