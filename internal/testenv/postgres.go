@@ -83,7 +83,8 @@ type Postgres struct {
 // is what `setpriv --reuid postgres --regid postgres --clear-groups` does,
 // without depending on runuser/setpriv being installed or on PAM. The
 // temporary directory must then be reachable by that user: it is created
-// under os.TempDir() (TMPDIR), which must be world-searchable (/tmp is).
+// under os.TempDir() (TMPDIR), or under /tmp when TMPDIR is not
+// world-searchable (a directory in root's home, say).
 func StartPostgres(t testing.TB, extra ...string) *Postgres {
 	t.Helper()
 	p, err := NewPostgres(extra...)
@@ -97,7 +98,7 @@ func StartPostgres(t testing.TB, extra ...string) *Postgres {
 // NewPostgres starts a server like StartPostgres, for callers without a
 // testing.TB (TestMain); the caller must Stop it.
 func NewPostgres(extra ...string) (*Postgres, error) {
-	bin, err := findPostgres()
+	bin, err := findPostgres("/usr/lib/postgresql/*/bin", exec.LookPath)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +106,13 @@ func NewPostgres(extra ...string) (*Postgres, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "helpline-pg-")
+	tmp := os.TempDir()
+	if cred != nil {
+		if tmp, err = searchableTempDir(tmp); err != nil {
+			return nil, err
+		}
+	}
+	dir, err := os.MkdirTemp(tmp, "helpline-pg-")
 	if err != nil {
 		return nil, fmt.Errorf("postgres: temporary directory: %w", err)
 	}
@@ -158,10 +165,11 @@ type pgBinaries struct {
 	initdb, postgres string
 }
 
-// findPostgres picks the newest /usr/lib/postgresql/<major>/bin that has
-// both initdb and postgres (Debian keeps them off PATH), then PATH.
-func findPostgres() (pgBinaries, error) {
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+// findPostgres picks the newest of the directories matching pattern
+// (Debian's /usr/lib/postgresql/<major>/bin, off PATH) that has both
+// initdb and postgres, then looks them up with lookPath.
+func findPostgres(pattern string, lookPath func(string) (string, error)) (pgBinaries, error) {
+	dirs, _ := filepath.Glob(pattern)
 	major := func(d string) int {
 		n, _ := strconv.Atoi(filepath.Base(filepath.Dir(d)))
 		return n
@@ -173,8 +181,8 @@ func findPostgres() (pgBinaries, error) {
 			return b, nil
 		}
 	}
-	initdb, err1 := exec.LookPath("initdb")
-	postgres, err2 := exec.LookPath("postgres")
+	initdb, err1 := lookPath("initdb")
+	postgres, err2 := lookPath("postgres")
 	if err1 == nil && err2 == nil {
 		return pgBinaries{initdb: initdb, postgres: postgres}, nil
 	}
@@ -238,9 +246,6 @@ func (p *Postgres) initdb() error {
 		if err := os.Chown(p.Dir, int(p.cred.Uid), int(p.cred.Gid)); err != nil {
 			return fmt.Errorf("postgres: chown %s to user postgres: %w", p.Dir, err)
 		}
-		if err := searchable(filepath.Dir(p.Dir)); err != nil {
-			return err
-		}
 	}
 	pwFile := filepath.Join(p.Dir, "pwfile")
 	if err := os.WriteFile(pwFile, []byte(p.Password+"\n"), 0o600); err != nil {
@@ -264,6 +269,20 @@ func (p *Postgres) initdb() error {
 		return fmt.Errorf("postgres: %s failed (%v); log: %s", p.bin.initdb, err, p.logTail(8))
 	}
 	return nil
+}
+
+// searchableTempDir returns base if the postgres user can reach its
+// children, else /tmp if it can (TMPDIR may point into root's home),
+// else an error saying what to change.
+func searchableTempDir(base string) (string, error) {
+	err := searchable(base)
+	if err == nil {
+		return base, nil
+	}
+	if searchable("/tmp") == nil {
+		return "/tmp", nil
+	}
+	return "", err
 }
 
 // searchable checks that the postgres user can reach dir's children:
