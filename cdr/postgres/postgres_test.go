@@ -543,3 +543,53 @@ func TestTxInsertBatch(t *testing.T) {
 		t.Fatalf("InsertBatch after Commit = %v, want EINTERNAL", err)
 	}
 }
+
+// TestWriteSurvivesDeadConnections kills every session of the store, as a
+// server restart or failover does: the pool still holds the dead
+// connections, and Write must go through on a fresh one, once.
+func TestWriteSurvivesDeadConnections(t *testing.T) {
+	t.Parallel()
+	db, dsn := open(t)
+	// Fill the pool with idle connections: a scan holds one while the
+	// callback writes on another, twice nested.
+	err := db.Scan(t.Context(), cdr.Filter{}, func(*cdr.Record) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Write(t.Context(), cdrtest.Answered("before0", cdrtest.T0)); err != nil {
+		t.Fatal(err)
+	}
+	err = db.Scan(t.Context(), cdr.Filter{}, func(*cdr.Record) error {
+		return db.Scan(t.Context(), cdr.Filter{}, func(*cdr.Record) error {
+			for i := 1; i < 3; i++ {
+				if err := db.Write(t.Context(), cdrtest.Answered("before"+strconv.Itoa(i), cdrtest.T0)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idle := db.Pool().Stat().IdleConns(); idle < 3 {
+		t.Fatalf("%d idle connections; the test wants at least 3 to kill", idle)
+	}
+	killer := conn(t, dsn)
+	var killed int
+	if err := killer.QueryRow(t.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&killed); err != nil {
+		t.Fatal(err)
+	}
+	if killed < 3 {
+		t.Fatalf("killed %d store sessions, want at least 3", killed)
+	}
+	for i := range 3 {
+		if err := db.Write(t.Context(), cdrtest.Answered("after"+strconv.Itoa(i), cdrtest.T0)); err != nil {
+			t.Fatalf("Write %d after the store's %d sessions were killed: %v", i, killed, err)
+		}
+	}
+	if n, err := db.Count(t.Context(), cdr.Filter{}); err != nil || n != 6 {
+		t.Fatalf("Count = %d, %v; want 6", n, err)
+	}
+}

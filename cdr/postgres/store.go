@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/helpline-it/helpline/cdr"
@@ -45,17 +46,37 @@ const batchRows = 2000
 // scanFetch is how many rows Scan fetches from its cursor at a time.
 const scanFetch = 1000
 
+// writeAttempts bounds Write's tries on a broken connection.
+const writeAttempts = 3
+
 // Write implements cdr.Writer: it returns once the record is committed
 // (flushed to the server's WAL: synchronous_commit=on) or was already
 // stored. Concurrent writers of one ID, on any node, store it once.
+//
+// A pooled connection can be dead without the pool knowing (the server
+// restarted, a failover, an idle timeout in between), and then so are its
+// siblings: Write closes the pool's connections and tries again on a
+// fresh one, up to writeAttempts times in all. That is safe whatever
+// reached the server, because the insert is idempotent by ID. Errors
+// about the statement itself are not retried (see retryable).
 func (db *DB) Write(ctx context.Context, r cdr.Record) error {
 	if err := checkStorable(r); err != nil {
 		return err
 	}
-	if _, err := db.pool.Exec(ctx, insertSQL, args(r, db.now())...); err != nil {
-		return fmt.Errorf("cdr/postgres: write %s: %w", r.ID, err)
+	a := args(r, db.now())
+	var err error
+	for attempt := 1; attempt <= writeAttempts; attempt++ {
+		if _, err = db.pool.Exec(ctx, insertSQL, a...); err == nil {
+			return nil
+		}
+		if !retryable(err) || ctx.Err() != nil {
+			break
+		}
+		db.log.Warn().Err(err).Str("id", r.ID).Int("attempt", attempt).Str("db", db.where).
+			Msg("cdr: write failed on a broken connection; reconnecting and retrying")
+		db.pool.Reset()
 	}
-	return nil
+	return fmt.Errorf("cdr/postgres: write %s: %w", r.ID, err)
 }
 
 // WriteBatch implements cdr.Store with multi-row INSERTs (batchRows records
@@ -91,6 +112,18 @@ func checkBatch(recs []cdr.Record) error {
 		}
 	}
 	return nil
+}
+
+// retryable reports whether err is about the connection rather than the
+// statement: a network error (no PgError), or the server ending the
+// session (FATAL severity: a terminated backend, a shutdown; SQLSTATE
+// classes 08 connection exception and 57 operator intervention).
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return true
+	}
+	return pe.Severity == "FATAL" || strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57")
 }
 
 // Begin implements cdr.Store. Unlike SQLite's, a PostgreSQL transaction
