@@ -25,7 +25,10 @@
 //
 // Writes are idempotent by ID (INSERT … ON CONFLICT (id) DO NOTHING), so a
 // record retried after a lost acknowledgement, or written by two nodes
-// that both saw the call end, is stored once. Nodes starting together
+// that both saw the call end, is stored once. That makes retrying always
+// safe, and Write does: when the server ends the session under it (a
+// restart, a failover, a killed backend) it drops the pool's connections
+// and tries again on a new one. Nodes starting together
 // serialise their migrations on a session advisory lock, and each
 // migration runs in one transaction with its record in cdr_migrations
 // (named apart from other components' tables in a shared database); a

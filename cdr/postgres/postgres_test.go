@@ -414,11 +414,12 @@ func TestIDOrderIsBytewise(t *testing.T) {
 }
 
 // TestScanLargeAcrossFetches scans more rows than one cursor fetch, with a
-// write from inside the callback (allowed by the contract), and stops
-// early in the second fetch.
+// write from inside the callback (allowed by the contract), checks that
+// the rows come through the cursor, and stops early in the second fetch.
 func TestScanLargeAcrossFetches(t *testing.T) {
 	t.Parallel()
-	db, _ := open(t)
+	db, dsn := open(t)
+	watcher := conn(t, dsn)
 	const n = 2500
 	recs := make([]cdr.Record, n)
 	for i := range recs {
@@ -436,6 +437,16 @@ func TestScanLargeAcrossFetches(t *testing.T) {
 		last = r.ArrivedAt
 		seen++
 		if seen == 10 {
+			// The scan's session is between fetches of its cursor, not
+			// sending a result it computed whole.
+			var q string
+			if err := watcher.QueryRow(t.Context(), `SELECT query FROM pg_stat_activity
+				WHERE datname = current_database() AND state = 'idle in transaction'`).Scan(&q); err != nil {
+				return err
+			}
+			if !strings.HasPrefix(q, "FETCH FORWARD") {
+				t.Errorf("scan session's last statement = %q, want a cursor FETCH", q)
+			}
 			return db.Write(t.Context(), cdrtest.Answered("during", cdrtest.T0))
 		}
 		return nil
