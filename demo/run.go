@@ -163,7 +163,7 @@ func Run(ctx context.Context, env Env, s Scenario) (Counts, error) {
 		env.ProgressEvery = time.Minute
 	}
 	if s.Drain == 0 {
-		s.Drain = 30 * time.Minute
+		s.Drain = time.Hour
 	}
 	sim := newSim(env, &s)
 	err := sim.run(ctx)

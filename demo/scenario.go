@@ -49,7 +49,8 @@ type Scenario struct {
 	Operators []Operator
 
 	// Drain bounds how long, after Duration, the simulation waits for the
-	// calls still in progress to end (default 30 minutes).
+	// calls still in progress to end (default an hour: the longest wait
+	// plus the longest talk).
 	Drain time.Duration
 }
 
@@ -241,7 +242,7 @@ func DefaultScenario(start time.Time, d time.Duration, loc *time.Location, seed 
 		Welcome:   9 * time.Second,
 		Callers:   DefaultBehaviour(),
 		Operators: DefaultRoster(),
-		Drain:     30 * time.Minute,
+		Drain:     time.Hour,
 	}
 }
 

@@ -510,7 +510,7 @@ func operatorsText(pr demo.Progress) string {
 
 func (p *demoProgress) line(pr demo.Progress) {
 	state := ""
-	if pr.Draining {
+	if pr.Draining && pr.InProgress > 0 {
 		state = " (last calls ending)"
 	}
 	fmt.Fprintf(p.w, "%s  calls %d, %d in progress%s | waiting %s | operators %s | %s\n",
@@ -524,7 +524,7 @@ func (p *demoProgress) draw(pr demo.Progress) {
 		fmt.Fprintf(&b, "\x1b[%dA\x1b[J", p.drawn)
 	}
 	state := ""
-	if pr.Draining {
+	if pr.Draining && pr.InProgress > 0 {
 		state = "   last calls ending"
 	}
 	lines := []string{
@@ -568,6 +568,7 @@ type demoSwitchboard struct {
 	records   *sqlite.DB
 	rdb       *redis.Client
 	events    *ari.Events
+	http      []*http.Transport
 	cancel    context.CancelFunc
 	done      chan struct{}
 }
@@ -608,12 +609,14 @@ func startDemoSwitchboard(ctx context.Context, cfg *config.Config, sc demo.Scena
 	}
 	_, password := emb.Asterisk.Credentials()
 	acfg := ariConfig(cfg, password)
-	client, err := ari.NewClient(acfg, ari.WithHTTPClient(&http.Client{Transport: act.Transport(nil)}), ari.WithLogger(logger))
+	restTransport := http.DefaultTransport.(*http.Transport).Clone()
+	restTransport.DialContext = act.Dial(nil)
+	wsTransport := restTransport.Clone()
+	sb.http = []*http.Transport{restTransport, wsTransport}
+	client, err := ari.NewClient(acfg, ari.WithHTTPClient(&http.Client{Transport: act.Transport(restTransport)}), ari.WithLogger(logger))
 	if err != nil {
 		return nil, err
 	}
-	wsTransport := http.DefaultTransport.(*http.Transport).Clone()
-	wsTransport.DialContext = act.Dial(nil)
 	if sb.events, err = ari.OpenEvents(acfg, ari.EventsOptions{
 		PingInterval: -1, Logger: logger, HTTPClient: &http.Client{Transport: wsTransport},
 	}); err != nil {
@@ -682,6 +685,9 @@ func (sb *demoSwitchboard) stop(driver *demo.Driver) {
 func (sb *demoSwitchboard) close() {
 	if sb.events != nil {
 		_ = sb.events.Close()
+	}
+	for _, t := range sb.http {
+		t.CloseIdleConnections()
 	}
 	if sb.rdb != nil {
 		_ = sb.rdb.Close()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -264,6 +265,7 @@ func tempRecords(t *testing.T, stdout string) string {
 func TestDemoInterrupted(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	before := runtime.NumGoroutine()
 	stopped := false
 	hooks := &demoHooks{progress: func(p demo.Progress) {
 		if p.Placed >= 5 && !stopped {
@@ -289,6 +291,17 @@ func TestDemoInterrupted(t *testing.T) {
 	dir := filepath.Dir(tempRecords(t, stdout))
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("working directory %s left behind (%v)", dir, err)
+	}
+	// Nothing keeps running: the goroutines go back to where they were
+	// (a few may take a moment to notice their connection closed).
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > before+2 && time.Now().Before(deadline) {
+		runtime.Gosched()
+		time.Sleep(10 * time.Millisecond) // polling with a deadline
+	}
+	if n := runtime.NumGoroutine(); n > before+2 {
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines before the demo, %d after:\n%s", before, n, buf[:runtime.Stack(buf, true)])
 	}
 }
 
