@@ -134,6 +134,9 @@ func NewPostgres(extra ...string) (*Postgres, error) {
 		"-c", "synchronous_commit=off",
 		"-c", "full_page_writes=off",
 		"-c", "max_connections=100",
+		// Several packages' servers run at once under `go test ./...`;
+		// a test database fits in far less than the 128MB default.
+		"-c", "shared_buffers=32MB",
 		"-c", "log_min_messages=warning",
 		"-c", "TimeZone=UTC",
 	}
