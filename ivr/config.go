@@ -58,6 +58,32 @@ type Prompts struct {
 	Unanswered Media
 }
 
+// PromptsFor returns the prompts for a caller who chose lang: that
+// language's prompts, each empty one filled from the default Prompts.
+func (c Config) PromptsFor(lang string) Prompts {
+	p, ok := c.LanguagePrompts[lang]
+	if !ok {
+		return c.Prompts
+	}
+	fill := func(m *Media, def Media) {
+		if *m == "" {
+			*m = def
+		}
+	}
+	d := c.Prompts
+	fill(&p.Welcome, d.Welcome)
+	fill(&p.Blocked, d.Blocked)
+	fill(&p.InvalidChoice, d.InvalidChoice)
+	fill(&p.Position, d.Position)
+	fill(&p.ExpectedWait, d.ExpectedWait)
+	fill(&p.Minutes, d.Minutes)
+	fill(&p.VoicemailOffer, d.VoicemailOffer)
+	fill(&p.VoicemailIntro, d.VoicemailIntro)
+	fill(&p.VoicemailThanks, d.VoicemailThanks)
+	fill(&p.Unanswered, d.Unanswered)
+	return p
+}
+
 // Config is the call flow's configuration, in plain Go: cmd/helpline maps
 // the YAML config onto it. Validate reports the first bad field by name.
 type Config struct {
@@ -85,8 +111,19 @@ type Config struct {
 	// skipped (as if Redis were down) and the caller goes on.
 	BlacklistTimeout time.Duration
 
-	// Prompts are the media played.
+	// Prompts are the media played in DefaultLanguage: the welcome, the
+	// menu's invalid-choice prompt and the blocked message, which every
+	// caller hears before choosing a language, and the fallback for any
+	// language LanguagePrompts lacks.
 	Prompts Prompts
+	// LanguagePrompts are the media played once the caller has chosen a
+	// language (queue announcements, voicemail, the unanswered message),
+	// by language code. A caller who chose English must hear English
+	// announcements: the engine's language parameter alone cannot switch
+	// a prompt whose media name is per language (sound:helpline/en/...).
+	// A language missing here, or an empty prompt in it, falls back to
+	// Prompts.
+	LanguagePrompts map[string]Prompts
 	// MOHClass is the music-on-hold class ("" = engine default).
 	MOHClass string
 

@@ -41,7 +41,7 @@ func (s *session) unanswered(ctx context.Context, note string) {
 	s.leave(ctx)
 	s.stopMOH(ctx)
 	if s.up() {
-		_, _ = s.play(s.bg(ctx), false, s.lang, s.f.cfg.Prompts.Unanswered)
+		_, _ = s.play(s.bg(ctx), false, s.lang, s.f.cfg.PromptsFor(s.lang).Unanswered)
 	}
 	s.log.Info().Str("note", note).Msg("call unanswered")
 	s.systemEnd(ctx, cdr.Unanswered, note)
@@ -251,7 +251,7 @@ func (s *session) voicemail(ctx context.Context) (step, error) {
 	s.log.Info().Msg("caller chose voicemail")
 	s.leave(ctx)
 	s.stopMOH(ctx)
-	if _, err := s.play(ctx, false, s.lang, cfg.Prompts.VoicemailIntro); err != nil {
+	if _, err := s.play(ctx, false, s.lang, cfg.PromptsFor(s.lang).VoicemailIntro); err != nil {
 		if errors.Is(err, errGone) {
 			s.callerEnded(cdr.Abandoned, "voicemail: hung up before recording")
 			return stepDone, nil
@@ -300,7 +300,7 @@ func (s *session) voicemail(ctx context.Context) (step, error) {
 	s.log.Info().Str("recording", rec.Name).Dur("duration", rec.Duration).Msg("voicemail recorded")
 	if s.up() {
 		s.flush()
-		_, _ = s.play(s.bg(ctx), false, s.lang, cfg.Prompts.VoicemailThanks)
+		_, _ = s.play(s.bg(ctx), false, s.lang, cfg.PromptsFor(s.lang).VoicemailThanks)
 	}
 	s.systemEnd(ctx, cdr.Voicemail, "")
 	return stepDone, nil

@@ -327,3 +327,44 @@ func TestVoicemailKeyDuringTheAnnouncement(t *testing.T) {
 		"play it " + string(pVMIntro), "record vm-call-1 wav max=2m0s beep=true term=#"}))
 	h.noLeaks()
 }
+
+// A caller who chose English hears the queue announcement in English:
+// LanguagePrompts["en"] overrides the default prompts, and a prompt the
+// language lacks (here Minutes) falls back to the default one.
+func TestAnnouncementInTheChosenLanguage(t *testing.T) {
+	enPosition := ivr.Sound("helpline/en/position")
+	enWait := ivr.Sound("helpline/en/expected-wait")
+	enOffer := ivr.Sound("helpline/en/voicemail-offer")
+	h := newHarness(t, time.Time{}, withConfig(func(c *ivr.Config) {
+		c.AnnounceEvery = time.Minute
+		c.LanguagePrompts = map[string]ivr.Prompts{"en": {Position: enPosition, ExpectedWait: enWait, VoicemailOffer: enOffer}}
+	}))
+	h.login("op1", ivrtest.Answers(0), "en")
+	first := h.dial("+39 06 1111 1111", ivrtest.OnPlay(pWelcome, ivrtest.Press("2")))
+	h.awaitReq(first, "bridge", 1)
+	c := h.dial(testNumber, ivrtest.OnPlay(pWelcome, ivrtest.Press("2")))
+	h.awaitQueued(c)
+	h.advance(4, time.Minute)
+	want := "play en " + strings.Join([]string{string(enPosition), "number:1", string(enWait),
+		"number:6", "sound:helpline/minutes", string(enOffer)}, ",")
+	h.awaitReq(c, want, 1)
+	c.HangUp(16)
+	first.HangUp(16)
+	if rec := h.record(c); rec.Outcome != cdr.Abandoned || rec.Language != "en" {
+		t.Errorf("outcome %s language %s; want abandoned en", rec.Outcome, rec.Language)
+	}
+	h.record(first)
+	h.noLeaks()
+}
+
+func TestPromptsForFallsBack(t *testing.T) {
+	cfg := ivr.DefaultConfig()
+	cfg.LanguagePrompts = map[string]ivr.Prompts{"en": {Unanswered: "sound:helpline/en/unanswered"}}
+	en := cfg.PromptsFor("en")
+	if en.Unanswered != "sound:helpline/en/unanswered" || en.Position != cfg.Prompts.Position {
+		t.Errorf("PromptsFor(en) = %+v", en)
+	}
+	if got := cfg.PromptsFor("de"); got != cfg.Prompts {
+		t.Errorf("PromptsFor(de) = %+v; want the defaults", got)
+	}
+}

@@ -169,12 +169,13 @@ func (s *session) announce(ctx context.Context) *announcement {
 		return nil
 	}
 	_, staffed, _ := s.operators(ctx)
-	media := []Media{cfg.Prompts.Position, Number(pos)}
+	p := cfg.PromptsFor(s.lang)
+	media := []Media{p.Position, Number(pos)}
 	if wait, ok := queue.ExpectedWait(pos, staffed, cfg.AverageHandle); ok {
-		media = append(media, cfg.Prompts.ExpectedWait, Number(minutesToSay(wait)), cfg.Prompts.Minutes)
+		media = append(media, p.ExpectedWait, Number(minutesToSay(wait)), p.Minutes)
 	}
 	if cfg.VoicemailDigit != 0 {
-		media = append(media, cfg.Prompts.VoicemailOffer)
+		media = append(media, p.VoicemailOffer)
 	}
 	media = slices.DeleteFunc(media, func(m Media) bool { return m == "" })
 	s.stopMOH(ctx)

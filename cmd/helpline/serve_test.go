@@ -427,6 +427,19 @@ func TestFlowConfig(t *testing.T) {
 			t.Errorf("%s = %q, want a sound without placeholders", name, m)
 		}
 	}
+	// Every language has its own announcements, in its own recordings.
+	for _, l := range cfg.Languages {
+		p, ok := ic.LanguagePrompts[l.Code]
+		if !ok {
+			t.Errorf("no prompts for %s", l.Code)
+			continue
+		}
+		for name, m := range map[string]ivr.Media{"Position": p.Position, "Unanswered": p.Unanswered, "VoicemailIntro": p.VoicemailIntro} {
+			if !strings.Contains(string(m), "/"+l.Code+"/") {
+				t.Errorf("%s prompt %s = %q, not in that language's recordings", l.Code, name, m)
+			}
+		}
+	}
 	if got := ariConfig(cfg, "pw"); got.URL != "http://127.0.0.1:8088/ari" || got.Application != "helpline" {
 		t.Errorf("ari config %v", got)
 	}

@@ -23,10 +23,12 @@ const offerMargin = 10 * time.Second
 
 // flowConfig maps cfg onto the call flow's configuration.
 //
-// The flow plays one medium per prompt in the caller's language (ARI's
-// lang parameter picks the recording), while the configuration holds a
-// prompt per language; the default language's prompts are used, except
-// for each language's menu entry. Placeholder prompts are split at their
+// The configuration holds a prompt per language: the default language's
+// prompts are what every caller hears before choosing (welcome, invalid
+// choice, blocked message; the welcome in the first welcome language),
+// each language's menu entry is in that language, and everything after the
+// choice comes from that language's own prompts (ivr.LanguagePrompts).
+// The flow plays one medium per prompt. Placeholder prompts are split at their
 // placeholder: queue_position gives Position (what precedes {position}),
 // queue_wait gives ExpectedWait and Minutes (around {minutes}).
 // Not mapped, because the flow has no such knob: ivr.welcome_languages
@@ -62,22 +64,12 @@ func flowConfig(cfg *config.Config) ivr.Config {
 	default:
 		ic.BlockMode = ivr.BlockBusy
 	}
-	prompt := func(id config.PromptID, values map[string]string) []string {
-		return cfg.Prompt(def, id).Media(values)
-	}
-	position, _ := splitAt(cfg.Prompt(def, config.PromptQueuePosition).Sound, "{position}")
-	expected, minutes := splitAt(cfg.Prompt(def, config.PromptQueueWait).Sound, "{minutes}")
-	ic.Prompts = ivr.Prompts{
-		Welcome:         firstMedium(cfg.Prompt(welcome, config.PromptWelcome).Media(nil)),
-		Blocked:         firstMedium(cfg.Blacklist.Message.Media(nil)),
-		InvalidChoice:   firstMedium(prompt(config.PromptInvalidChoice, nil)),
-		Position:        position,
-		ExpectedWait:    expected,
-		Minutes:         minutes,
-		VoicemailOffer:  firstMedium(prompt(config.PromptVoicemailOffer, map[string]string{"digit": cfg.IVR.VoicemailDigit})),
-		VoicemailIntro:  firstMedium(prompt(config.PromptVoicemailRecord, nil)),
-		VoicemailThanks: firstMedium(prompt(config.PromptVoicemailSaved, nil)),
-		Unanswered:      firstMedium(prompt(config.PromptUnavailable, nil)),
+	ic.Prompts = callerPrompts(cfg, def)
+	ic.Prompts.Welcome = firstMedium(cfg.Prompt(welcome, config.PromptWelcome).Media(nil))
+	ic.Prompts.Blocked = firstMedium(cfg.Blacklist.Message.Media(nil))
+	ic.LanguagePrompts = make(map[string]ivr.Prompts, len(cfg.Languages))
+	for _, l := range cfg.Languages {
+		ic.LanguagePrompts[l.Code] = callerPrompts(cfg, l.Code)
 	}
 	ic.MOHClass = cfg.IVR.MusicOnHold
 	ic.AnnounceEvery, ic.MaxWait = cfg.IVR.AnnounceInterval, cfg.IVR.MaxWait
@@ -90,6 +82,27 @@ func flowConfig(cfg *config.Config) ivr.Config {
 	ic.WrapUp, ic.LongCall, ic.LongWrapUp = cfg.Queue.WrapUp, cfg.Queue.LongCallThreshold, cfg.Queue.LongCallWrapUp
 	ic.FlaggedWrapUp = cfg.Queue.FlaggedWrapUp
 	return ic
+}
+
+// callerPrompts are the prompts a caller hears in lang once that language
+// is chosen (and, for the default language, before): each language's own
+// recordings, so that a caller who chose English hears English.
+func callerPrompts(cfg *config.Config, lang string) ivr.Prompts {
+	prompt := func(id config.PromptID, values map[string]string) ivr.Media {
+		return firstMedium(cfg.Prompt(lang, id).Media(values))
+	}
+	position, _ := splitAt(cfg.Prompt(lang, config.PromptQueuePosition).Sound, "{position}")
+	expected, minutes := splitAt(cfg.Prompt(lang, config.PromptQueueWait).Sound, "{minutes}")
+	return ivr.Prompts{
+		InvalidChoice:   prompt(config.PromptInvalidChoice, nil),
+		Position:        position,
+		ExpectedWait:    expected,
+		Minutes:         minutes,
+		VoicemailOffer:  prompt(config.PromptVoicemailOffer, map[string]string{"digit": cfg.IVR.VoicemailDigit}),
+		VoicemailIntro:  prompt(config.PromptVoicemailRecord, nil),
+		VoicemailThanks: prompt(config.PromptVoicemailSaved, nil),
+		Unanswered:      prompt(config.PromptUnavailable, nil),
+	}
 }
 
 // firstMedium is the first medium of a prompt ("" for none).
