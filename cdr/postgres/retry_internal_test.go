@@ -18,6 +18,7 @@ func TestRetryable(t *testing.T) {
 		{fmt.Errorf("write: %w", &pgconn.PgError{Severity: "FATAL", Code: "57P01"}), true},
 		{&pgconn.PgError{Severity: "ERROR", Code: "08006"}, true},
 		{&pgconn.PgError{Severity: "ERROR", Code: "57P03"}, true},
+		{&pgconn.PgError{Severity: "ERROR", Code: "57014"}, false}, // statement timeout
 		{&pgconn.PgError{Severity: "ERROR", Code: "23514"}, false}, // check_violation
 		{&pgconn.PgError{Severity: "ERROR", Code: "22021"}, false}, // bad encoding
 		{&pgconn.PgError{Severity: "ERROR", Code: "42P01"}, false}, // no such table

@@ -123,6 +123,9 @@ func retryable(err error) bool {
 	if !errors.As(err, &pe) {
 		return true
 	}
+	if pe.Code == "57014" { // query_canceled: a statement timeout, not the session
+		return false
+	}
 	return pe.Severity == "FATAL" || strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57")
 }
 
