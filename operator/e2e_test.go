@@ -16,8 +16,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/helpline-it/helpline/ari"
-	"github.com/helpline-it/helpline/ari/aritest"
 	ariapp "github.com/helpline-it/helpline/ari-app"
+	"github.com/helpline-it/helpline/ari/aritest"
 	"github.com/helpline-it/helpline/blacklist"
 	"github.com/helpline-it/helpline/callerid"
 	"github.com/helpline-it/helpline/cdr"
