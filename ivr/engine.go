@@ -114,6 +114,17 @@ type Channel interface {
 	Hangup(ctx context.Context, cause int) error
 }
 
+// HangupNoter is implemented by channels whose engine can say more about
+// an abnormal end than a cause: for Asterisk, a channel that vanished
+// while the event stream was down (Asterisk restarted) is closed by the
+// adapter with a note saying so. The flow copies the note into the CDR so
+// the report can tell such calls apart. Optional: engines without it
+// simply leave the CDR note as the flow wrote it.
+type HangupNoter interface {
+	// HangupNote is "" for an ordinary hang-up.
+	HangupNote() string
+}
+
 // Call is an inbound caller's channel, from the moment it reaches the app
 // (not answered yet) until it hangs up.
 type Call interface {

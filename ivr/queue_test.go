@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -284,4 +285,20 @@ func TestUnanswered(t *testing.T) {
 			h.noLeaks()
 		})
 	}
+}
+
+// A call lost with its engine (Asterisk restarted while the event stream
+// was down) keeps the adapter's note in its CDR, so the report can say
+// how many calls ended that way.
+func TestVanishedCallKeepsTheEngineNote(t *testing.T) {
+	h := newHarness(t, time.Time{})
+	waitingOperator(h)
+	c := h.dial(testNumber, pressIT)
+	h.awaitQueued(c)
+	c.Vanish(0, "asterisk_restart: channel gone after reconnect")
+	rec := h.record(c)
+	if rec.Outcome != cdr.Abandoned || !strings.Contains(rec.Note, "asterisk_restart") {
+		t.Errorf("record outcome %s note %q; want abandoned with the engine's note", rec.Outcome, rec.Note)
+	}
+	h.noLeaks()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -29,6 +30,11 @@ func (s *session) finish(ctx context.Context) (cdr.Record, error) {
 	}
 	if s.rec.EndedAt.IsZero() {
 		s.rec.EndedAt = s.now().UTC()
+	}
+	if n, ok := s.call.(HangupNoter); ok {
+		if note := n.HangupNote(); note != "" && !strings.Contains(s.rec.Note, note) {
+			s.rec.Note = strings.TrimPrefix(s.rec.Note+"; "+note, "; ")
+		}
 	}
 	if cdr.Queued(s.rec.Outcome) && s.rec.QueuedAt.IsZero() {
 		// Unanswered before the caller could be queued (the engine could

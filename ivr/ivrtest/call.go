@@ -26,6 +26,7 @@ type Call struct {
 	hungUp    bool
 	cause     int
 	hungUpBy  string
+	note      string
 	moh       bool
 	playing   int
 	recording *ivr.RecordRequest
@@ -202,6 +203,24 @@ func (c *Call) HangUp(cause int) {
 	c.n.mu.Lock()
 	defer c.n.mu.Unlock()
 	c.hangupLocked(cause, "caller")
+}
+
+// Vanish ends the call the way a channel lost with its engine ends (an
+// Asterisk restart during a WebSocket outage): hung up with cause and a
+// note the adapter reports through HangupNote.
+func (c *Call) Vanish(cause int, note string) {
+	c.n.mu.Lock()
+	defer c.n.mu.Unlock()
+	if c.hangupLocked(cause, "network") {
+		c.note = note
+	}
+}
+
+// HangupNote is the note of a Vanish, "" otherwise (ivr.HangupNoter).
+func (c *Call) HangupNote() string {
+	c.n.mu.Lock()
+	defer c.n.mu.Unlock()
+	return c.note
 }
 
 func (c *Call) hangupLocked(cause int, by string) bool {
