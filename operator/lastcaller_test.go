@@ -8,11 +8,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+	"github.com/rs/zerolog"
+
 	"github.com/helpline-it/helpline/blacklist"
 	"github.com/helpline-it/helpline/callerid"
+	cdrmemory "github.com/helpline-it/helpline/cdr/memory"
+	"github.com/helpline-it/helpline/config"
 	"github.com/helpline-it/helpline/internal/testenv"
 	"github.com/helpline-it/helpline/ivr/ivrtest"
 	"github.com/helpline-it/helpline/operator"
+	"github.com/helpline-it/helpline/queue"
 )
 
 // TestLastCallersContract runs the same checks over the memory store and
@@ -133,5 +139,46 @@ func TestLastCallerSurvivesRestart(t *testing.T) {
 				t.Errorf("key %q holds the number (%q)", k, form)
 			}
 		}
+	}
+}
+
+// TestOperatorStateSurvivesRestart: operators' states live in the queue's
+// Redis store; a node that restarts (new clients, new handler) finds them
+// as the feature codes left them.
+func TestOperatorStateSurvivesRestart(t *testing.T) {
+	r := testenv.StartRedis(t)
+	ctx := context.Background()
+	hasher, _ := callerid.NewHasher([]byte("operator-test-key-0123456789abcdef"))
+	clock := clockwork.NewFakeClockAt(start)
+	node := func() (*operator.Handler, *queue.Redis) {
+		q, err := queue.NewRedis(r.Client(t), queue.RedisOptions{Service: "1522", Logger: zerolog.Nop()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := operator.DefaultConfig()
+		cfg.Operators = []config.Operator{{ID: "op1", Endpoint: "PJSIP/op1", Languages: []string{"it", "ar"}}}
+		lc, err := operator.NewRedisLastCallers(r.Client(t), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := operator.New(cfg, operator.Deps{Queue: q, LastCallers: lc, CDR: cdrmemory.New(), Identifier: hasher, Clock: clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h, q
+	}
+	net := ivrtest.New(clock)
+	h1, _ := node()
+	for _, code := range []string{"*11", "*133"} {
+		h1.HandleDialIn(ctx, net.Dial("op1"), "PJSIP/op1", code)
+	}
+	_, q2 := node() // the restarted node
+	op, err := q2.Operator(ctx, "op1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(op.Skills)
+	if op.State != queue.Paused || op.PauseReason != "training" || !slices.Equal(op.Skills, []string{"ar", "it"}) {
+		t.Errorf("after the restart op1 is %+v; want paused (training) with ar,it", op)
 	}
 }
