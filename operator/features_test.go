@@ -140,3 +140,15 @@ func TestCodeKeyedAfterAnswer(t *testing.T) {
 		t.Errorf("op1 %s after a hang-up mid-code; want still paused", op.State)
 	}
 }
+
+// TestEnterCodeBargeIn: the first key stops the invitation prompt.
+func TestEnterCodeBargeIn(t *testing.T) {
+	h := newHarness(t)
+	h.net.SetDuration("sound:helpline/operator-enter-code", 5*time.Second)
+	c, done := h.dialIn("PJSIP/op1", "9000", ivrtest.OnPlay("sound:helpline/operator-enter-code", ivrtest.Press("*11#")))
+	h.wait(done)
+	want := []string{"answer", prompt("enter-code"), "stop play", prompt("logged-in"), "hangup 16"}
+	if got := c.Requests(); !slices.Equal(got, want) {
+		t.Errorf("requests %q, want %q", got, want)
+	}
+}
