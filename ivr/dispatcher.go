@@ -171,7 +171,7 @@ func (d *Dispatcher) round(ctx context.Context) bool {
 			}
 			return true
 		}
-		if !d.deliver(ctx, o) {
+		if !d.deliver(ctx, o, now) {
 			return false
 		}
 	}
@@ -180,8 +180,9 @@ func (d *Dispatcher) round(ctx context.Context) bool {
 }
 
 // deliver hands o to its call's flow, or deals with an offer nobody here
-// can act on. It reports whether the round may go on.
-func (d *Dispatcher) deliver(ctx context.Context, o queue.Offer) bool {
+// can act on. It reports whether the round may go on. assigned is when
+// the Assign that made o was called (for helpline_assign_seconds).
+func (d *Dispatcher) deliver(ctx context.Context, o queue.Offer, assigned time.Time) bool {
 	d.mu.Lock()
 	ch, ok := d.calls[o.CallID]
 	started := d.started
@@ -189,6 +190,7 @@ func (d *Dispatcher) deliver(ctx context.Context, o queue.Offer) bool {
 	if ok {
 		select {
 		case ch <- o:
+			d.m.assign.Observe(d.clock.Since(assigned).Seconds())
 			return true
 		default:
 			// The flow has an offer it has not read yet; it cannot

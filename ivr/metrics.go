@@ -15,6 +15,7 @@ type metrics struct {
 	queueErrors      *prometheus.CounterVec
 	cdrFailures      prometheus.Counter
 	active           prometheus.Gauge
+	assign           prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -47,11 +48,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "helpline_ivr_active_calls",
 			Help: "Inbound calls being handled.",
 		}),
+		assign: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "helpline_assign_seconds",
+			Help:    "Time from the dispatcher's queue Assign call to the offer handed to the caller's flow, which then rings the operator.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.calls, m.blacklistSkipped, m.ringFailures, m.engineErrors, m.queueErrors, m.cdrFailures, m.active} {
+	for _, c := range []prometheus.Collector{m.calls, m.blacklistSkipped, m.ringFailures, m.engineErrors, m.queueErrors, m.cdrFailures, m.active, m.assign} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("ivr: register metrics: %w", err)
 		}
