@@ -222,6 +222,13 @@ func startNode(ctx context.Context, cfg *config.Config, secrets config.Secrets, 
 		q = mq
 		records = fallbackRecords{records}
 	}
+	qc, err := queue.NewCollector(q, queue.CollectorOptions{Service: cfg.Service, Languages: langs, Now: d.Clock.Now})
+	if err != nil {
+		return nil, fmt.Errorf("queue metrics: %w", err)
+	}
+	if err := reg.Register(qc); err != nil {
+		return nil, fmt.Errorf("queue metrics: %w", err)
+	}
 
 	// ARI.
 	acfg := ariConfig(cfg, secrets.ARIPassword.Reveal())

@@ -267,6 +267,19 @@ func TestServe(t *testing.T) {
 		!strings.Contains(body, "helpline_ivr_active_calls 1") {
 		t.Errorf("/metrics lacks the node's series:\n%s", body)
 	}
+	// The queue, the assign latency and the ARI event stream's counters
+	// (serve hands its registry to ari.OpenEvents) are exported.
+	_, body := s.get("/metrics")
+	wantSeries(t, body, map[string]float64{
+		`helpline_queue_up{service="1522"}`:                                 1,
+		`helpline_queue_waiting_calls{language="it",service="1522"}`:        0,
+		`helpline_queue_longest_wait_seconds{language="it",service="1522"}`: 0,
+		`helpline_operators{service="1522",state="busy"}`:                   1,
+		`helpline_operators{service="1522",state="available"}`:              0,
+		`helpline_assign_seconds_count`:                                     1,
+		`helpline_ari_ws_reconnects_total{app="helpline"}`:                  0,
+		`helpline_ari_ws_dial_failures_total{app="helpline"}`:               0,
+	})
 
 	// SIGTERM during the talk: the node stops being ready but lets the
 	// call finish (the caller hangs up 20 s after the answer), then exits.
@@ -342,6 +355,21 @@ func TestServeRedisDown(t *testing.T) {
 	if !call.Answered() {
 		t.Error("caller not answered")
 	}
+	// The call is counted; the in-process queue is what the queue series
+	// read; and every metric the Grafana dashboard queries is exported.
+	var body string
+	s.drive("call counted", func() bool {
+		_, body = s.get("/metrics")
+		return strings.Contains(body, `helpline_ivr_calls_total{outcome="unanswered"} 1`)
+	})
+	wantSeries(t, body, map[string]float64{
+		`helpline_queue_up{service="1522"}`:                          1,
+		`helpline_queue_waiting_calls{language="it",service="1522"}`: 0,
+		`helpline_operators{service="1522",state="available"}`:       0,
+		`helpline_assign_seconds_count`:                              0,
+		`helpline_ivr_cdr_write_failures_total`:                      0,
+	})
+	checkDashboard(t, body)
 	if code := s.stop(); code != exitOK {
 		t.Fatalf("serve exited %d", code)
 	}
