@@ -23,7 +23,7 @@ import (
 // Dial is what makes a frame on its way visible: an ARI event or a Redis
 // publication written by the server but not yet read by the switchboard
 // is in no counter, but it is in the receiving socket's buffer, which
-// Activity looks into (FIONREAD) at every look.
+// Pending looks into (FIONREAD).
 type Activity struct {
 	moves    atomic.Uint64
 	inFlight atomic.Int64
@@ -45,12 +45,21 @@ func (a *Activity) Activity() (uint64, int64) {
 		moves += m
 		inFlight += n
 	}
+	return moves, inFlight
+}
+
+// Pending reports whether bytes wait unread in a socket dialled through
+// Dial: a frame on its way. It costs a system call a socket, so the
+// Driver asks only once the counters look quiet.
+func (a *Activity) Pending() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	for c := range a.conns {
 		if sc, ok := c.Conn.(syscall.Conn); ok && pending(sc) > 0 {
-			inFlight++
+			return true
 		}
 	}
-	return moves, inFlight
+	return false
 }
 
 // Dial wraps a dial function (nil: a net.Dialer's): the connections it

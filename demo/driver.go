@@ -20,6 +20,13 @@ type Meter interface {
 	Activity() (moves uint64, inFlight int64)
 }
 
+// Pender is a Meter that can also tell work in flight that its counters
+// cannot see (bytes waiting in a socket), at a higher cost: the Driver
+// asks it last, once the counters are quiet. *Activity is one.
+type Pender interface {
+	Pending() bool
+}
+
 // MeterFunc adapts a function to Meter.
 type MeterFunc func() (uint64, int64)
 
@@ -138,12 +145,14 @@ const spinLooks = 50
 
 // settle waits until the meter shows nothing in flight and no movement
 // for two looks in a row (goroutines woken by the last step get the
-// processor in between), and, with NetPause, once more after that pause.
+// processor in between) and, if it is a Pender, nothing pending; with
+// NetPause, once more after that pause.
 func (d *Driver) settle() {
 	runtime.Gosched()
 	if d.o.Meter == nil {
 		return
 	}
+	pender, _ := d.o.Meter.(Pender)
 	deadline := time.Now().Add(d.o.MaxSettle)
 	last, _ := d.o.Meter.Activity()
 	quiet, busy := 0, 0
@@ -158,9 +167,12 @@ func (d *Driver) settle() {
 		if inFlight == 0 && moves == last {
 			quiet++
 			switch {
-			case quiet >= 2 && (polled || d.o.NetPause <= 0):
+			case quiet < 2:
+			case pender != nil && pender.Pending():
+				quiet = 0 // a frame on its way: let its reader run
+			case polled || d.o.NetPause <= 0:
 				return
-			case quiet >= 2:
+			default:
 				polled, quiet = true, 0
 				pause = d.o.NetPause
 			}

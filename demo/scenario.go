@@ -21,7 +21,9 @@ type Scenario struct {
 	Location *time.Location
 	// Seed makes the draws reproducible: the same seed and scenario give
 	// the same callers (arrival times, numbers, languages, behaviour) and
-	// the same operator decisions ring after ring.
+	// the same operator decisions ring after ring. The outcomes then come
+	// out the same (in practice; a wait may move by a step when the
+	// machine is loaded, and in rare cases tip a caller's patience).
 	Seed uint64
 
 	// Profile is the arrival rate by weekday and hour; Rate multiplies it
