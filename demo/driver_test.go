@@ -96,9 +96,17 @@ func TestDriverWaitsForQuiet(t *testing.T) {
 		t.Errorf("%d looks, clock at +%v; want 7 looks and one step", looks, sim.Since(t0))
 	}
 
+	// Quiet counters, but bytes waiting in a socket twice: the step
+	// waits until nothing is pending.
+	pm := &pendingMeter{pending: 2}
+	d = NewDriver(sim, DriverOptions{Step: time.Second, Meter: pm})
+	if err := d.Advance(ctx); err != nil || pm.pending != -1 || sim.Since(t0) != 2*time.Second {
+		t.Errorf("pending meter: %v, %d asks left, clock at +%v; want one step after the socket emptied", err, pm.pending, sim.Since(t0))
+	}
+
 	always := MeterFunc(func() (uint64, int64) { return 1, 1 })
 	d = NewDriver(sim, DriverOptions{Step: time.Second, Meter: always, MaxSettle: time.Millisecond})
-	if err := d.Advance(ctx); err != nil || sim.Since(t0) != 2*time.Second {
+	if err := d.Advance(ctx); err != nil || sim.Since(t0) != 3*time.Second {
 		t.Errorf("busy meter: %v, clock at +%v", err, sim.Since(t0))
 	}
 }
@@ -117,4 +125,15 @@ func TestDriverUntil(t *testing.T) {
 	if ok || err != nil || sim.Since(t0) != 8*time.Second {
 		t.Errorf("Until = %v, %v at +%v; want false after 3s more", ok, err, sim.Since(t0))
 	}
+}
+
+// pendingMeter has quiet counters and reports bytes pending for its
+// first asks.
+type pendingMeter struct{ pending int }
+
+func (p *pendingMeter) Activity() (uint64, int64) { return 7, 0 }
+
+func (p *pendingMeter) Pending() bool {
+	p.pending--
+	return p.pending >= 0
 }
