@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -204,4 +205,32 @@ func checkGathered(t *testing.T, reg *prometheus.Registry, want map[string]float
 			t.Errorf("unexpected series %s", k)
 		}
 	}
+}
+
+// A node registers the collector with its registry; each scrape reads the
+// queue once.
+func ExampleNewCollector() {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
+	q, _ := queue.NewMemory("1522")
+	_ = q.Enqueue(ctx, queue.Call{ID: "c1", Service: "1522", Language: "it", Node: "n1", Enqueued: t0})
+	c, _ := queue.NewCollector(q, queue.CollectorOptions{Service: "1522", Languages: []string{"it", "en"},
+		Now: func() time.Time { return t0.Add(42 * time.Second) }})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c)
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		if !strings.HasPrefix(mf.GetName(), "helpline_queue_") {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			fmt.Println(mf.GetName(), m.GetLabel()[0].GetValue(), m.GetGauge().GetValue())
+		}
+	}
+	// Output:
+	// helpline_queue_longest_wait_seconds en 0
+	// helpline_queue_longest_wait_seconds it 42
+	// helpline_queue_up 1522 1
+	// helpline_queue_waiting_calls en 0
+	// helpline_queue_waiting_calls it 1
 }
