@@ -68,7 +68,8 @@ hour by hour as in the 1522's published quarter (weekday x hour profile, 17,8 %
 blacklisted, 28,9 % hanging up in the welcome), choosing their language, some
 giving up in the queue or leaving a message; operators with their language
 skills working their shifts, answering after a few rings, sometimes missing
-one (the switchboard pauses them; they come back a few minutes later).
+one (the switchboard pauses them; they come back a few minutes later), taking
+breaks.
 
 The simulated clock runs --speed times faster than real time over the last
 --hours (or from --start). The screen shows who waits, who is free, busy or
