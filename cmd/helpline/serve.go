@@ -143,6 +143,7 @@ type node struct {
 	rdb      *redis.Client
 	events   *ari.Events
 	http     *http.Server
+	ops      *operatorSide
 	storeUp  atomic.Bool
 	draining atomic.Bool
 	fallback bool
@@ -189,6 +190,7 @@ func startNode(ctx context.Context, cfg *config.Config, secrets config.Secrets, 
 	// Redis, or the in-process fallback.
 	var q queue.Queue
 	var block ivr.Blocklist
+	var bls blacklist.Store
 	network, addr := cfg.Redis.Network()
 	rdb := redis.NewClient(&redis.Options{Network: network, Addr: addr, DB: cfg.Redis.DB, Password: secrets.RedisPassword.Reveal()})
 	pctx, cancel := context.WithTimeout(ctx, redisStartTimeout)
@@ -208,7 +210,7 @@ func startNode(ctx context.Context, cfg *config.Config, secrets config.Secrets, 
 		if err != nil {
 			return nil, fmt.Errorf("blacklist: %w", err)
 		}
-		q, block = rq, flowBlocklist{bl}
+		q, block, bls = rq, flowBlocklist{bl}, bl
 	} else {
 		_ = rdb.Close()
 		n.fallback = true
@@ -240,17 +242,24 @@ func startNode(ctx context.Context, cfg *config.Config, secrets config.Secrets, 
 		return nil, fmt.Errorf("ari events: %w", err)
 	}
 
+	// Operators: feature codes from the softphones, flags, calls to the
+	// network, transfers. The handler is also the flow's talk handler, so
+	// keys an operator presses during a call reach it.
+	if n.ops, err = newOperatorSide(ctx, cfg, q, n.rdb, bls, records, hasher, d, log, reg); err != nil {
+		return nil, err
+	}
 	flow, err := ivr.New(flowConfig(cfg), ivr.Deps{
 		Queue: q, CDR: records, Identifier: hasher, Blocklist: block,
-		Schedule: ivr.ScheduleFunc(cfg.OpenLanguages),
-		Clock:    d.Clock, Logger: log, Registerer: reg,
+		Schedule: ivr.ScheduleFunc(cfg.OpenLanguages), Talk: n.ops.handler,
+		Clock: d.Clock, Logger: log, Registerer: reg,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("call flow: %w", err)
 	}
 	app, err := ariapp.New(ariapp.Options{
 		Client: client, Events: n.events, Flow: flow, DrainTimeout: o.drain,
-		Clock: d.Clock, Logger: log, Registerer: reg,
+		Operators: n.ops.ariHandler(),
+		Clock:     d.Clock, Logger: log, Registerer: reg,
 	})
 	if err != nil {
 		return nil, err
@@ -319,6 +328,7 @@ func (n *node) close() {
 	if n.rdb != nil {
 		_ = n.rdb.Close()
 	}
+	n.ops.close()
 	if n.store != nil && n.storeUp.Swap(false) {
 		_ = n.store.Close()
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -470,5 +471,58 @@ func TestFlowConfig(t *testing.T) {
 	}
 	if got := ariConfig(cfg, "pw"); got.URL != "http://127.0.0.1:8088/ari" || got.Application != "helpline" {
 		t.Errorf("ari config %v", got)
+	}
+}
+
+// TestServeOperatorLogsInFromThePhone: the whole operator path of a
+// deployed node. The softphone op1001 dials the feature line (9000, as in
+// the trace sipp_operator_dials_in) and keys *11#: serve's operator handler
+// logs op1001 in with the languages of the config, and the next caller is
+// bridged with them — nothing but the phone was used.
+func TestServeOperatorLogsInFromThePhone(t *testing.T) {
+	r := testenv.StartRedis(t)
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC))
+	srv := testenv.StartAritest(t, testenv.AritestClock(clock))
+	file, _ := serveConfig(t, srv.URL, r.Addr)
+	s := startServe(t, clock, srv, serveEnv, "--config", file)
+	s.drive("ready", readyz(s))
+
+	ctx := context.Background()
+	rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	q, err := queue.NewRedis(rdb, queue.RedisOptions{Prefix: "helpline", Service: "1522"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone, err := srv.Call(ctx, "op1001", "9000", aritest.CallOptions{Endpoint: "op1001", CallerName: "Operatore 1001", Language: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.drive("the feature line answers", phone.Answered)
+	if err := phone.SendDTMF("*11#"); err != nil {
+		t.Fatal(err)
+	}
+	s.drive("op1001 logged in from the phone", func() bool {
+		op, err := q.Operator(ctx, "op1001")
+		return err == nil && op.State == queue.Available
+	})
+	if op, _ := q.Operator(ctx, "op1001"); !slices.Equal(op.Skills, []string{"it"}) || op.Endpoint != "PJSIP/op1001" {
+		t.Errorf("logged in as %+v; want the config's languages [it] and endpoint PJSIP/op1001", op)
+	}
+
+	call, err := srv.Call(ctx, serveCaller, "800123456", aritest.CallOptions{Script: []aritest.App{{Name: "Wait", Data: "20"}, {Name: "Hangup"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.drive("caller bridged with the operator who logged in by phone", func() bool {
+		for _, h := range call.Heard() {
+			if h.Kind == "bridge" {
+				return true
+			}
+		}
+		return false
+	})
+	if code := s.stop(); code != exitOK {
+		t.Fatalf("serve exited %d", code)
 	}
 }
