@@ -7,17 +7,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
+	"github.com/helpline-it/helpline/internal/sqlitefile"
 	"math"
-	"net/url"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/helpline-it/helpline/cdr"
 )
@@ -71,21 +66,13 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if path == ":memory:" {
 		return nil, cdr.Errorf(cdr.EINVALID, "sqlite: :memory: is not supported; use package cdr/memory")
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("sqlite: create directory for %s: %w", path, err)
-	}
-	q := url.Values{}
-	q.Set("_txlock", "immediate") // see doc.go: no lock-upgrade deadlocks
-	q.Set("_busy_timeout", fmt.Sprint(opts.BusyTimeout.Milliseconds()))
-	q.Set("_foreign_keys", "1") // none yet; on so that future references are enforced
-	q.Set("_journal_mode", "WAL")
-	q.Set("_synchronous", "FULL") // durability choice explained in doc.go
-	// 32 MiB of page cache per connection (default 2 MiB): a large import
-	// touches every index page, and re-reading them costs more than memory.
-	q.Add("_pragma", "cache_size(-32768)")
-	sqldb, err := sql.Open("sqlite", path+"?"+q.Encode())
+	// Settings shared with every helpline SQLite file (durability choice
+	// explained in doc.go and internal/sqlitefile). 32 MiB of page cache per
+	// connection (default 2 MiB): a large import touches every index page,
+	// and re-reading them costs more than memory.
+	sqldb, err := sqlitefile.Open(path, opts.BusyTimeout, "cache_size(-32768)")
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	db := &DB{db: sqldb, path: path, now: opts.Now, log: opts.Logger, writer: make(chan struct{}, 1)}
 	if err := db.migrate(ctx); err != nil {
@@ -104,74 +91,15 @@ func (db *DB) Path() string { return db.path }
 
 // migrate applies the embedded migrations not yet recorded.
 func (db *DB) migrate(ctx context.Context) error {
-	if _, err := db.db.ExecContext(ctx,
-		`CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("create migrations table: %w", err)
+	applied, err := sqlitefile.Migrate(ctx, db.db, sqlitefile.Migrations{
+		FS: migrationFS, Glob: "migration/*.sql", Table: "migrations", Now: db.now})
+	for _, name := range applied {
+		db.log.Info().Str("migration", name).Str("db", db.path).Msg("cdr: applied migration")
 	}
-	names, err := fs.Glob(migrationFS, "migration/*.sql")
-	if err != nil {
-		return err
+	if errors.Is(err, sqlitefile.ErrNewerSchema) {
+		return cdr.Errorf(cdr.ECONFLICT, "%v", err)
 	}
-	slices.Sort(names)
-	rows, err := db.db.QueryContext(ctx, `SELECT name FROM migrations`)
-	if err != nil {
-		return fmt.Errorf("read migrations: %w", err)
-	}
-	var applied []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			rows.Close()
-			return err
-		}
-		applied = append(applied, n)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, n := range applied {
-		if !slices.Contains(names, n) {
-			return cdr.Errorf(cdr.ECONFLICT, "database has migration %q unknown to this helpline: it was written by a newer version", n)
-		}
-	}
-	for _, name := range names {
-		if err := db.migrateFile(ctx, name); err != nil {
-			return fmt.Errorf("migration %s: %w", name, err)
-		}
-	}
-	return nil
-}
-
-func (db *DB) migrateFile(ctx context.Context, name string) error {
-	tx, err := db.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM migrations WHERE name = ?`, name).Scan(&n); err != nil {
-		return err
-	}
-	if n > 0 {
-		return nil // applied already, possibly by another process just now
-	}
-	buf, err := fs.ReadFile(migrationFS, name)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, string(buf)); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`,
-		name, db.now().UTC().UnixMicro()); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	db.log.Info().Str("migration", name).Str("db", db.path).Msg("cdr: applied migration")
-	return nil
+	return err
 }
 
 func (db *DB) lockWriter(ctx context.Context) error {

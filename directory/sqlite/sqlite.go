@@ -17,16 +17,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"net/url"
-	"os"
-	"path/filepath"
-	"slices"
+	"github.com/helpline-it/helpline/internal/sqlitefile"
 	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/helpline-it/helpline/directory"
 )
@@ -78,17 +73,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if opts.BusyTimeout <= 0 {
 		opts.BusyTimeout = DefaultBusyTimeout
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("directory/sqlite: create directory for %s: %w", path, err)
-	}
-	q := url.Values{}
-	q.Set("_txlock", "immediate") // writers never deadlock upgrading a read lock
-	q.Set("_busy_timeout", fmt.Sprint(opts.BusyTimeout.Milliseconds()))
-	q.Set("_journal_mode", "WAL") // readers go on during an import
-	q.Set("_synchronous", "FULL") // an acknowledged import survives a power cut
-	sqldb, err := sql.Open("sqlite", path+"?"+q.Encode())
+	sqldb, err := sqlitefile.Open(path, opts.BusyTimeout)
 	if err != nil {
-		return nil, fmt.Errorf("directory/sqlite: open %s: %w", path, err)
+		return nil, fmt.Errorf("directory/sqlite: %w", err)
 	}
 	db := &DB{db: sqldb, path: path, now: opts.Now, log: opts.Logger, writer: make(chan struct{}, 1)}
 	if err := db.migrate(ctx); err != nil {
@@ -104,75 +91,15 @@ func (db *DB) Close() error { return db.db.Close() }
 // Path returns the file the DB was opened on.
 func (db *DB) Path() string { return db.path }
 
+// migrate applies the directory's migrations, recorded in a table of its
+// own so that it can share the call records' file.
 func (db *DB) migrate(ctx context.Context) error {
-	if _, err := db.db.ExecContext(ctx,
-		`CREATE TABLE IF NOT EXISTS directory_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("create migrations table: %w", err)
+	applied, err := sqlitefile.Migrate(ctx, db.db, sqlitefile.Migrations{
+		FS: migrationFS, Glob: "migration/*.sql", Table: "directory_migrations", Now: db.now})
+	for _, name := range applied {
+		db.log.Info().Str("migration", name).Str("db", db.path).Msg("directory: applied migration")
 	}
-	names, err := fs.Glob(migrationFS, "migration/*.sql")
-	if err != nil {
-		return err
-	}
-	slices.Sort(names)
-	var applied []string
-	rows, err := db.db.QueryContext(ctx, `SELECT name FROM directory_migrations`)
-	if err != nil {
-		return fmt.Errorf("read migrations: %w", err)
-	}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			rows.Close()
-			return err
-		}
-		applied = append(applied, n)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, n := range applied {
-		if !slices.Contains(names, n) {
-			return fmt.Errorf("database has directory migration %q unknown to this helpline: it was written by a newer version", n)
-		}
-	}
-	for _, name := range names {
-		if err := db.migrateFile(ctx, name); err != nil {
-			return fmt.Errorf("migration %s: %w", name, err)
-		}
-	}
-	return nil
-}
-
-func (db *DB) migrateFile(ctx context.Context, name string) error {
-	tx, err := db.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM directory_migrations WHERE name = ?`, name).Scan(&n); err != nil {
-		return err
-	}
-	if n > 0 {
-		return nil
-	}
-	buf, err := fs.ReadFile(migrationFS, name)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, string(buf)); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO directory_migrations (name, applied_at) VALUES (?, ?)`,
-		name, db.now().UTC().UnixMicro()); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	db.log.Info().Str("migration", name).Str("db", db.path).Msg("directory: applied migration")
-	return nil
+	return err
 }
 
 const columns = `code, name, type, region, province, municipality, address, phone, dial, hours, notes, confidential`
