@@ -1,7 +1,6 @@
 package ariapp_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -157,7 +156,7 @@ type stack struct {
 	flow   *ivr.Flow
 	app    *ariapp.App
 	reg    *prometheus.Registry
-	logs   *syncBuffer
+	logs   *testenv.LogBuffer
 	http   *countingTransport
 	rhook  *countingHook
 	start  time.Time
@@ -182,7 +181,7 @@ func newStack(t *testing.T, opts ...option) *stack {
 
 	s := &stack{
 		t: t, ctx: ctx, clock: clock, evTime: clockwork.NewFakeClock(), srv: srv,
-		store: cdrmemory.New(), reg: prometheus.NewRegistry(), logs: &syncBuffer{},
+		store: cdrmemory.New(), reg: prometheus.NewRegistry(), logs: &testenv.LogBuffer{},
 		http: &countingTransport{next: http.DefaultTransport}, rhook: &countingHook{},
 		start: clock.Now(), step: o.step,
 	}
@@ -597,22 +596,4 @@ func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 		defer h.done.Add(1)
 		return next(ctx, cmds)
 	}
-}
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -1,10 +1,10 @@
 package ivr_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/helpline-it/helpline/internal/testenv"
 	"slices"
 	"strings"
 	"sync"
@@ -143,24 +143,6 @@ func (f *flakyCDR) Write(ctx context.Context, r cdr.Record) error {
 	return f.store.Write(ctx, r)
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // result is what Handle returned for one call.
 type result struct {
 	rec cdr.Record
@@ -181,7 +163,7 @@ type harness struct {
 	block  *blocklist
 	hasher *callerid.Hasher
 	reg    *prometheus.Registry
-	logs   *syncBuffer
+	logs   *testenv.LogBuffer
 	cfg    ivr.Config
 	flow   *ivr.Flow
 	// wrapQueue, if set, wraps the queue the flow sees (fault injection).
@@ -232,7 +214,7 @@ func newHarness(t testing.TB, start time.Time, opts ...option) *harness {
 		block:   &blocklist{blocked: map[string]string{}},
 		hasher:  hasher,
 		reg:     prometheus.NewRegistry(),
-		logs:    &syncBuffer{},
+		logs:    &testenv.LogBuffer{},
 		cfg:     testConfig(),
 		results: map[string]chan result{},
 		runDone: make(chan struct{}),

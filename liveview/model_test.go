@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/helpline-it/helpline/internal/testenv"
 	"strings"
 	"sync"
 	"testing"
@@ -610,7 +611,7 @@ func TestQuit(t *testing.T) {
 func TestLineMode(t *testing.T) {
 	w := newWorld(t)
 	evening(t, w)
-	var out syncBuffer
+	var out testenv.LogBuffer
 	o := w.options()
 	o.Lines = &out
 	drv := w.start(t, w.deps(), o, 80, 24)
@@ -630,21 +631,4 @@ func TestLineMode(t *testing.T) {
 			t.Errorf("line %d repeats the previous one: %s", i+1, lines[i])
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	sb strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.sb.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.sb.String()
 }

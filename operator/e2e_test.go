@@ -40,7 +40,7 @@ type e2e struct {
 	bl     *blacklist.Memory
 	store  *cdrmemory.Store
 	hasher *callerid.Hasher
-	logs   *syncBuffer
+	logs   *testenv.LogBuffer
 }
 
 func newE2E(t *testing.T, endpoints ...aritest.Endpoint) *e2e {
@@ -55,7 +55,7 @@ func newE2E(t *testing.T, endpoints ...aritest.Endpoint) *e2e {
 		c.Dialplan = aritest.DefaultDialplan()
 		c.Dialplan["from-operators"]["_*."] = c.Dialplan["from-operators"]["_X."]
 	}))
-	e := &e2e{t: t, ctx: ctx, clock: clock, srv: srv, store: cdrmemory.New(), logs: &syncBuffer{}}
+	e := &e2e{t: t, ctx: ctx, clock: clock, srv: srv, store: cdrmemory.New(), logs: &testenv.LogBuffer{}}
 	var err error
 	if e.hasher, err = callerid.NewHasher([]byte("operator-e2e-key-0123456789abcdef")); err != nil {
 		t.Fatal(err)

@@ -1,8 +1,8 @@
 package operator_test
 
 import (
-	"bytes"
 	"context"
+	"github.com/helpline-it/helpline/internal/testenv"
 	"slices"
 	"strings"
 	"sync"
@@ -40,24 +40,6 @@ const (
 // operator prompt name is played.
 func prompt(name string) string { return "play it sound:helpline/operator-" + name }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // blocklist adapts blacklist.Store to ivr.Blocklist.
 type blocklist struct{ s blacklist.Store }
 
@@ -84,7 +66,7 @@ type harness struct {
 	store  *cdrmemory.Store
 	hasher *callerid.Hasher
 	reg    *prometheus.Registry
-	logs   *syncBuffer
+	logs   *testenv.LogBuffer
 	cfg    operator.Config
 	icfg   ivr.Config
 	op     *operator.Handler
@@ -120,7 +102,7 @@ func newHarness(t *testing.T, opts ...option) *harness {
 	h := &harness{
 		t: t, ctx: ctx, clock: clock, net: ivrtest.New(clock), q: q, bl: bl,
 		last: operator.NewMemoryLastCallers(), store: cdrmemory.New(), hasher: hasher,
-		reg: prometheus.NewRegistry(), logs: &syncBuffer{}, inbound: map[string]chan cdr.Record{},
+		reg: prometheus.NewRegistry(), logs: &testenv.LogBuffer{}, inbound: map[string]chan cdr.Record{},
 	}
 	h.cfg = operator.DefaultConfig()
 	h.cfg.Operators = []config.Operator{

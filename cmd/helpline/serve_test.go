@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -70,31 +68,13 @@ operators:
 	return writeTemp(t, "helpline.yaml", yaml), dbPath
 }
 
-// syncBuf is a goroutine-safe buffer for the node's log.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // serving is a `helpline serve` running in process.
 type serving struct {
 	t      *testing.T
 	clock  *clockwork.FakeClock
 	srv    *aritest.Server
 	addr   string // health/metrics listener
-	stderr *syncBuf
+	stderr *testenv.LogBuffer
 	cancel context.CancelFunc
 	code   chan int
 }
@@ -104,7 +84,7 @@ type serving struct {
 func startServe(t *testing.T, clock *clockwork.FakeClock, srv *aritest.Server, env map[string]string, args ...string) *serving {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &serving{t: t, clock: clock, srv: srv, stderr: &syncBuf{}, cancel: cancel, code: make(chan int, 1)}
+	s := &serving{t: t, clock: clock, srv: srv, stderr: &testenv.LogBuffer{}, cancel: cancel, code: make(chan int, 1)}
 	started := make(chan string, 1)
 	hooks := &serveHooks{
 		listen:  func(string) (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") },
@@ -412,7 +392,7 @@ func TestServeRefuses(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var stderr syncBuf
+			var stderr testenv.LogBuffer
 			code := execServe(context.Background(), clockwork.NewFakeClock(), tc.env, &stderr, nil, tc.args...)
 			if code != tc.code {
 				t.Errorf("exit %d, want %d; stderr %q", code, tc.code, stderr.String())
