@@ -23,8 +23,8 @@ var migrationFS embed.FS
 var _ cdr.Store = (*DB)(nil)
 
 // DefaultBusyTimeout is how long a write waits for another process holding
-// the database (an import running beside the server).
-const DefaultBusyTimeout = 10 * time.Second
+// the database (the helpline-wide default of internal/sqlitefile).
+const DefaultBusyTimeout = sqlitefile.DefaultBusyTimeout
 
 // Options tunes Open. The zero value is ready to use.
 type Options struct {
@@ -59,9 +59,6 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
-	}
-	if opts.BusyTimeout <= 0 {
-		opts.BusyTimeout = DefaultBusyTimeout
 	}
 	if path == ":memory:" {
 		return nil, cdr.Errorf(cdr.EINVALID, "sqlite: :memory: is not supported; use package cdr/memory")

@@ -32,8 +32,8 @@ var migrationFS embed.FS
 var _ directory.Store = (*DB)(nil)
 
 // DefaultBusyTimeout is how long a write waits for another process holding
-// the database (the server writing call records during an import).
-const DefaultBusyTimeout = 10 * time.Second
+// the database (the helpline-wide default of internal/sqlitefile).
+const DefaultBusyTimeout = sqlitefile.DefaultBusyTimeout
 
 // Options tunes Open. The zero value is ready to use.
 type Options struct {
@@ -69,9 +69,6 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
-	}
-	if opts.BusyTimeout <= 0 {
-		opts.BusyTimeout = DefaultBusyTimeout
 	}
 	sqldb, err := sqlitefile.Open(path, opts.BusyTimeout)
 	if err != nil {

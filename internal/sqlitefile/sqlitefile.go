@@ -38,11 +38,20 @@ import (
 // write to it.
 var ErrNewerSchema = errors.New("database written by a newer helpline")
 
+// DefaultBusyTimeout is how long a write waits for another process
+// holding the file (an import running beside the server) when Open is
+// given no timeout.
+const DefaultBusyTimeout = 10 * time.Second
+
 // Open opens (creating it and its directory if absent) the SQLite file at
-// path with the settings of the package comment. pragmas adds
+// path with the settings of the package comment; a busyTimeout of zero or
+// less means DefaultBusyTimeout. pragmas adds
 // per-store connection pragmas as `name(value)`, e.g. "cache_size(-32768)".
 // The caller validates path first (a plain file path, not ":memory:").
 func Open(path string, busyTimeout time.Duration, pragmas ...string) (*sql.DB, error) {
+	if busyTimeout <= 0 {
+		busyTimeout = DefaultBusyTimeout
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create directory for %s: %w", path, err)
 	}

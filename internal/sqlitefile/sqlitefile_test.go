@@ -73,3 +73,31 @@ func TestMigrateFailedStepLeavesNothing(t *testing.T) {
 		t.Fatalf("after a failed step the fixed one applied %v, %v; want it applied (nothing half-done left)", got, err)
 	}
 }
+
+func TestOpenBusyTimeout(t *testing.T) {
+	tests := []struct {
+		name  string
+		given time.Duration
+		want  int64 // ms, as SQLite reports it
+	}{
+		{"zero means the default", 0, sqlitefile.DefaultBusyTimeout.Milliseconds()},
+		{"negative means the default", -time.Second, sqlitefile.DefaultBusyTimeout.Milliseconds()},
+		{"an explicit timeout is kept", 2500 * time.Millisecond, 2500},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, err := sqlitefile.Open(filepath.Join(t.TempDir(), "x.db"), tt.given)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			var got int64
+			if err := db.QueryRow(`PRAGMA busy_timeout`).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("busy_timeout = %d ms; want %d", got, tt.want)
+			}
+		})
+	}
+}
