@@ -28,6 +28,7 @@ type Memory struct {
 	ops     map[string]*Operator
 	subs    map[*memSub]struct{}
 	dropped atomic.Int64
+	nodes   memNodes // multi-node state (nodes_memory.go)
 }
 
 type memCall struct {
