@@ -35,6 +35,11 @@ type Options struct {
 	Logger zerolog.Logger
 	// BusyTimeout is SQLite's busy_timeout; DefaultBusyTimeout if zero.
 	BusyTimeout time.Duration
+	// MaxPages caps the database file at that many pages (SQLite's
+	// max_page_count, set on every connection); 0 leaves SQLite's
+	// default. Past the cap writes fail with SQLITE_FULL, exactly as on a
+	// full disk: a quota, and the way fault tests fill the disk.
+	MaxPages int
 }
 
 // DB is a cdr.Store in one SQLite file. It is safe for concurrent use.
@@ -67,7 +72,11 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	// explained in doc.go and internal/sqlitefile). 32 MiB of page cache per
 	// connection (default 2 MiB): a large import touches every index page,
 	// and re-reading them costs more than memory.
-	sqldb, err := sqlitefile.Open(path, opts.BusyTimeout, "cache_size(-32768)")
+	pragmas := []string{"cache_size(-32768)"}
+	if opts.MaxPages > 0 {
+		pragmas = append(pragmas, fmt.Sprintf("max_page_count(%d)", opts.MaxPages))
+	}
+	sqldb, err := sqlitefile.Open(path, opts.BusyTimeout, pragmas...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
