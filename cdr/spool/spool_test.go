@@ -329,7 +329,7 @@ func TestReplaySkipsCorruptionAndKeepsTheSegment(t *testing.T) {
 		t.Fatal(err)
 	}
 	frames, _ := spool.DecodeSegment(data)
-	data[frames[1].Offset+20] ^= 0xff // inside the second record's payload
+	data[frames[1].Offset+20] ^= 0xff                                               // inside the second record's payload
 	data = append(data, spool.AppendFrame(nil, []byte(`{"v":1,"record":`))[:20]...) // and a torn tail
 	if err := os.WriteFile(seg, data, 0o600); err != nil {
 		t.Fatal(err)
