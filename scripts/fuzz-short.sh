@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Short fuzz run of every decoder of untrusted input (issue #8, promise 7):
+# each target for FUZZTIME (default 10s), one after the other, on one
+# worker (-parallel 1) so CI's two cores are not fought over. A crasher
+# fails the run and is left in the package's testdata/fuzz/<Target>/ (git
+# status shows it): commit it with the fix. Prints each target's time and
+# the total, for CI's 15-minute budget.
+#
+#   FUZZTIME=60s scripts/fuzz-short.sh        # the longer, manual run
+#   scripts/fuzz-short.sh ./ivr FuzzWaitingKeys  # one target
+set -euo pipefail
+
+GO=${GO:-go}
+FUZZTIME=${FUZZTIME:-10s}
+
+# package target — the ARI event decoder, the config loader, the DTMF
+# collector, caller-ID normalisation, the CDR import line parser, the
+# directory CSV parser, and the recording names derived from channel ids.
+targets=(
+  "./ari FuzzDecodeEvent"
+  "./config FuzzParse"
+  "./ivr FuzzWaitingKeys"
+  "./ivr FuzzMenuKeys"
+  "./ivr FuzzVoicemailName"
+  "./callerid FuzzNormalize"
+  "./cdr FuzzNeutralLine"
+  "./directory FuzzParse"
+)
+if [ $# -eq 2 ]; then
+  targets=("$1 $2")
+elif [ $# -ne 0 ]; then
+  echo "usage: $0 [package FuzzTarget]" >&2
+  exit 2
+fi
+
+cd "$(dirname "$0")/.."
+start=$SECONDS
+failed=()
+for t in "${targets[@]}"; do
+  read -r pkg name <<<"$t"
+  t0=$SECONDS
+  echo "== fuzz $pkg $name ($FUZZTIME)"
+  if ! "$GO" test -run='^$' -fuzz="^${name}\$" -fuzztime="$FUZZTIME" -parallel 1 "$pkg" 2>&1 | tail -n 4; then
+    failed+=("$pkg $name")
+  fi
+  echo "   $name: $((SECONDS - t0))s"
+done
+echo "fuzz-short: ${#targets[@]} targets in $((SECONDS - start))s"
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'fuzz-short: FAILED: %s\n' "${failed[@]}" >&2
+  exit 1
+fi
