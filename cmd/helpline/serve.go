@@ -21,7 +21,8 @@ import (
 	"github.com/helpline-it/helpline/blacklist"
 	"github.com/helpline-it/helpline/callerid"
 	"github.com/helpline-it/helpline/cdr"
-	"github.com/helpline-it/helpline/cdr/sqlite"
+	"github.com/helpline-it/helpline/cdr/engine"
+	"github.com/helpline-it/helpline/cdr/spool"
 	"github.com/helpline-it/helpline/config"
 	"github.com/helpline-it/helpline/ivr"
 	"github.com/helpline-it/helpline/queue"
@@ -138,15 +139,19 @@ func runServe(ctx context.Context, c *cobra.Command, d *Deps, o *serveOptions, h
 
 // node is one running switchboard node.
 type node struct {
-	log      zerolog.Logger
-	store    *sqlite.DB
-	rdb      *redis.Client
-	events   *ari.Events
-	http     *http.Server
-	ops      *operatorSide
-	storeUp  atomic.Bool
-	draining atomic.Bool
-	fallback bool
+	log   zerolog.Logger
+	store *engine.Store
+	spool *spool.Spool
+	// replayStop and replayDone stop and await the spool's replayer.
+	replayStop context.CancelFunc
+	replayDone chan struct{}
+	rdb        *redis.Client
+	events     *ari.Events
+	http       *http.Server
+	ops        *operatorSide
+	storeUp    atomic.Bool
+	draining   atomic.Bool
+	fallback   bool
 
 	appDone  chan error
 	flowDone chan struct{}
@@ -177,15 +182,27 @@ func startNode(ctx context.Context, cfg *config.Config, secrets config.Secrets, 
 		return nil, fmt.Errorf("privacy key: %w", err)
 	}
 
-	// Call records.
-	if cfg.CDR.Driver != config.DriverSQLite {
-		return nil, fmt.Errorf("cdr.driver %q: only sqlite is wired into serve so far", cfg.CDR.Driver)
-	}
-	if n.store, err = sqlite.Open(ctx, cfg.CDR.Path, sqlite.Options{Now: d.Clock.Now, Logger: log}); err != nil {
-		return nil, fmt.Errorf("call-record store %s: %w", cfg.CDR.Path, err)
+	// Call records: the configured store, and the spool that keeps what
+	// it refuses (cdr/spool). An unwritable spool stops the start here
+	// rather than losing a record during a call; the replayer empties the
+	// spool into the store now and periodically.
+	if n.store, err = engine.Open(ctx, cfg.CDR, engine.Options{Now: d.Clock.Now, Logger: log, Password: secrets.PostgresPassword}); err != nil {
+		return nil, err
 	}
 	n.storeUp.Store(true)
+	if n.spool, err = spool.Open(spool.Options{Dir: cfg.CDR.SpoolDir, Clock: d.Clock, Logger: log, Registerer: reg}); err != nil {
+		return nil, err
+	}
+	replayer, err := spool.NewReplayer(n.spool, n.store, spool.ReplayerOptions{})
+	if err != nil {
+		return nil, err
+	}
+	rctx, replayStop := context.WithCancel(context.WithoutCancel(ctx))
+	n.replayStop, n.replayDone = replayStop, make(chan struct{})
+	go func() { defer close(n.replayDone); _ = replayer.Run(rctx) }()
 	var records cdr.Writer = n.store
+	var spooled cdr.Writer = n.spool // the flow retries the store first
+	var opRecords cdr.Writer = spool.Fallback{Store: n.store, Spool: n.spool, Logger: log}
 
 	// Redis, or the in-process fallback.
 	var q queue.Queue
@@ -222,7 +239,7 @@ func startNode(ctx context.Context, cfg *config.Config, secrets config.Secrets, 
 			return nil, fmt.Errorf("queue: %w", err)
 		}
 		q = mq
-		records = fallbackRecords{records}
+		records, spooled, opRecords = fallbackRecords{records}, fallbackRecords{spooled}, fallbackRecords{opRecords}
 	}
 	qc, err := queue.NewCollector(q, queue.CollectorOptions{Service: cfg.Service, Languages: langs, Now: d.Clock.Now})
 	if err != nil {
@@ -245,11 +262,11 @@ func startNode(ctx context.Context, cfg *config.Config, secrets config.Secrets, 
 	// Operators: feature codes from the softphones, flags, calls to the
 	// network, transfers. The handler is also the flow's talk handler, so
 	// keys an operator presses during a call reach it.
-	if n.ops, err = newOperatorSide(ctx, cfg, q, n.rdb, bls, records, hasher, d, log, reg); err != nil {
+	if n.ops, err = newOperatorSide(ctx, cfg, q, n.rdb, bls, opRecords, hasher, d, log, reg); err != nil {
 		return nil, err
 	}
 	flow, err := ivr.New(flowConfig(cfg), ivr.Deps{
-		Queue: q, CDR: records, Identifier: hasher, Blocklist: block,
+		Queue: q, CDR: records, Spool: spooled, Identifier: hasher, Blocklist: block,
 		Schedule: ivr.ScheduleFunc(cfg.OpenLanguages), Talk: n.ops.handler,
 		Clock: d.Clock, Logger: log, Registerer: reg,
 	})
@@ -274,7 +291,11 @@ func startNode(ctx context.Context, cfg *config.Config, secrets config.Secrets, 
 	if err != nil {
 		return nil, fmt.Errorf("http.listen: %w", err)
 	}
-	n.http = &http.Server{Handler: n.handler(reg), ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: 8 << 10}
+	// The admin API (admin.go) shares the listener; its drain stops the
+	// node as SIGTERM does.
+	ctx, adminDrain := context.WithCancel(ctx)
+	admin := newAdminAPI(cfg, secrets.AdminToken, q, d.Clock, log, adminDrain)
+	n.http = &http.Server{Handler: admin.mount(n.handler(reg)), ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: 8 << 10}
 	n.httpDone = make(chan error, 1)
 	go func() { n.httpDone <- n.http.Serve(ln) }()
 
@@ -329,6 +350,13 @@ func (n *node) close() {
 		_ = n.rdb.Close()
 	}
 	n.ops.close()
+	if n.replayStop != nil {
+		n.replayStop()
+		<-n.replayDone
+	}
+	if n.spool != nil {
+		_ = n.spool.Close()
+	}
 	if n.store != nil && n.storeUp.Swap(false) {
 		_ = n.store.Close()
 	}
