@@ -2,10 +2,10 @@
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: test deps lint unit build compose-check
+.PHONY: test deps lint unit fuzz-short build compose-check
 
 ## test: install what the tests need (if missing), then lint and run every test with -race.
-test: deps lint unit
+test: deps lint unit fuzz-short
 
 ## deps: the real servers the tests start (redis-server from Debian's packages).
 deps:
@@ -21,6 +21,10 @@ lint:
 ## unit: every test, with the race detector.
 unit:
 	$(GO) test -race -count=1 $(PKGS)
+
+## fuzz-short: every decoder's fuzz target for FUZZTIME (10s) each (issue #8).
+fuzz-short:
+	@bash scripts/fuzz-short.sh
 
 ## build: the helpline binary into ./bin.
 build:
