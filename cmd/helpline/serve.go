@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -66,10 +67,12 @@ Secrets come from the environment or files named in the configuration: the ARI
 password and the privacy HMAC key are required; without the key the node
 refuses to start (caller numbers would have nothing to hash them with).
 
-If Redis cannot be reached at start the node starts anyway on an in-process
-queue, without the blacklist, and says so loudly in the log: a caller must
-never be lost to a Redis outage. Call records of that time carry the fallback
-mark.
+If Redis cannot be reached, at start or in the middle of a run, the node goes
+on with an in-process queue, skips the blacklist check, and says so loudly in
+the log: a caller must never be lost to a Redis outage. It probes Redis and,
+once it answers, writes its waiting calls (in their order) and its operators'
+states back and uses it again. Call records of calls that lived through such a
+period carry the fallback mark.
 
 On http.listen it serves /healthz (the process is alive), /readyz (the ARI
 event stream is connected, the record store open, the node not stopping) and
@@ -151,7 +154,8 @@ type node struct {
 	ops        *operatorSide
 	storeUp    atomic.Bool
 	draining   atomic.Bool
-	fallback   bool
+	// queue is Redis with the in-process fallback; Fallback() is live.
+	queue *queue.Failover
 
 	appDone  chan error
 	flowDone chan struct{}
@@ -173,7 +177,7 @@ func startNode(ctx context.Context, cfg *config.Config, secrets config.Secrets, 
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	fallbackGauge := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "helpline_serve_redis_fallback",
-		Help: "1 when the node runs on the in-process queue because Redis was unreachable at start.",
+		Help: "1 while the node runs on the in-process queue because Redis is unreachable (at start or since; reconciliation included).",
 	})
 	reg.MustRegister(fallbackGauge)
 
@@ -217,30 +221,41 @@ func startNode(ctx context.Context, cfg *config.Config, secrets config.Secrets, 
 	for _, l := range cfg.Languages {
 		langs = append(langs, l.Code)
 	}
-	if perr == nil {
-		n.rdb = rdb
-		rq, err := queue.NewRedis(rdb, queue.RedisOptions{Prefix: redisPrefix(cfg), Service: cfg.Service, Languages: langs, Logger: log})
-		if err != nil {
-			return nil, fmt.Errorf("queue: %w", err)
-		}
-		bl, err := blacklist.NewRedis(rdb, blacklist.RedisOptions{Prefix: redisPrefix(cfg), Policy: blacklistPolicy(cfg)})
-		if err != nil {
-			return nil, fmt.Errorf("blacklist: %w", err)
-		}
-		q, block, bls = rq, flowBlocklist{bl}, bl
-	} else {
-		_ = rdb.Close()
-		n.fallback = true
+	// The queue is a queue.Failover over Redis: it switches to an
+	// in-process queue whenever Redis is unavailable (at start, or in the
+	// middle of a run), probes it and writes the node's state back when it
+	// returns. The blacklist check is skipped (counted, logged, CDR
+	// marked) by the flow while Redis does not answer.
+	n.rdb = rdb
+	rq, err := queue.NewRedis(rdb, queue.RedisOptions{Prefix: redisPrefix(cfg), Service: cfg.Service, Languages: langs, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("queue: %w", err)
+	}
+	bl, err := blacklist.NewRedis(rdb, blacklist.RedisOptions{Prefix: redisPrefix(cfg), Policy: blacklistPolicy(cfg)})
+	if err != nil {
+		return nil, fmt.Errorf("blacklist: %w", err)
+	}
+	if perr != nil {
 		fallbackGauge.Set(1)
 		log.Error().Err(perr).Str("redis", cfg.Redis.Addr).
-			Msg("REDIS UNREACHABLE AT START: running on the IN-PROCESS queue, WITHOUT the blacklist; calls keep flowing, operators must log in again on this node; restart once Redis is back")
-		mq, err := queue.NewMemory(cfg.Service)
-		if err != nil {
-			return nil, fmt.Errorf("queue: %w", err)
-		}
-		q = mq
-		records, spooled, opRecords = fallbackRecords{records}, fallbackRecords{spooled}, fallbackRecords{opRecords}
+			Msg("REDIS UNREACHABLE AT START: running on the IN-PROCESS queue, blacklist checks skipped; calls keep flowing, operators must log in again on this node; the node switches back by itself once Redis answers")
 	}
+	if n.queue, err = queue.NewFailover(rq, queue.FailoverOptions{
+		Service: cfg.Service, Node: cfg.NodeID, Clock: d.Clock, Logger: log, Registerer: reg,
+		StartInFallback: perr != nil,
+		OnSwitch: func(fallback bool) {
+			if fallback {
+				fallbackGauge.Set(1)
+			} else {
+				fallbackGauge.Set(0)
+			}
+		},
+	}); err != nil {
+		return nil, fmt.Errorf("queue: %w", err)
+	}
+	q, block, bls = n.queue, flowBlocklist{bl}, bl
+	records, spooled = fallbackRecords{records, n.queue, d.Clock}, fallbackRecords{spooled, n.queue, d.Clock}
+	opRecords = fallbackRecords{opRecords, n.queue, d.Clock}
 	qc, err := queue.NewCollector(q, queue.CollectorOptions{Service: cfg.Service, Languages: langs, Now: d.Clock.Now})
 	if err != nil {
 		return nil, fmt.Errorf("queue metrics: %w", err)
@@ -304,7 +319,10 @@ func startNode(ctx context.Context, cfg *config.Config, secrets config.Secrets, 
 	n.flowDone = make(chan struct{})
 	go func() {
 		defer close(n.flowDone)
+		qDone := make(chan struct{}) // the queue's probing outlives no flow
+		go func() { defer close(qDone); _ = n.queue.Run(flowCtx) }()
 		_ = flow.Run(flowCtx)
+		<-qDone
 	}()
 	n.appDone = make(chan error, 1)
 	go func() { n.appDone <- app.Run(ctx) }()
@@ -314,7 +332,7 @@ func startNode(ctx context.Context, cfg *config.Config, secrets config.Secrets, 
 		log.Info().Dur("bound", o.drain).Msg("stop requested: taking no new call, letting calls in progress finish")
 	}()
 	log.Info().Str("http", ln.Addr().String()).Str("ari", acfg.URL).Str("app", acfg.Application).
-		Bool("redis_fallback", n.fallback).Msg("helpline node started")
+		Bool("redis_fallback", n.queue.Fallback()).Msg("helpline node started")
 	if hooks.started != nil {
 		hooks.started(ln.Addr().String())
 	}
@@ -390,7 +408,7 @@ func (n *node) handler(reg *prometheus.Registry) http.Handler {
 			}
 			return
 		}
-		if n.fallback {
+		if n.queue != nil && n.queue.Fallback() {
 			_, _ = fmt.Fprintln(w, "ok (redis fallback: in-process queue)")
 			return
 		}
@@ -407,11 +425,25 @@ func (n *node) handler(reg *prometheus.Registry) http.Handler {
 	})
 }
 
-// fallbackRecords marks the records of calls handled while Redis was
-// unreachable (cdr.Record.Fallback), for the report's footnote.
-type fallbackRecords struct{ w cdr.Writer }
+// fallbackRecords marks the records of calls whose life overlapped a
+// period when the node's queue ran in process (cdr.Record.Fallback), for
+// the report's footnote. The flow marks a skipped blacklist check itself.
+type fallbackRecords struct {
+	w     cdr.Writer
+	q     *queue.Failover
+	clock clockwork.Clock
+}
 
 func (f fallbackRecords) Write(ctx context.Context, r cdr.Record) error {
-	r.Fallback = true
+	from, to := r.ArrivedAt, r.EndedAt
+	if to.IsZero() {
+		to = f.clock.Now()
+	}
+	if from.IsZero() {
+		from = to
+	}
+	if f.q.FallbackBetween(from, to) {
+		r.Fallback = true
+	}
 	return f.w.Write(ctx, r)
 }
