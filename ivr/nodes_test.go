@@ -235,7 +235,6 @@ func (c nodeCall) ID() string { return c.id }
 // callID is the ID the flow and the queue know call by.
 func (n *node) callID(call *ivrtest.Call) string { return n.name + "-" + call.ID() }
 
-
 // record waits for the end of call on node name and returns its CDR,
 // checking it was written exactly once.
 func (c *cluster) record(name string, call *ivrtest.Call) cdr.Record {
