@@ -24,6 +24,7 @@ import (
 
 	"github.com/helpline-it/helpline/ari"
 	ariapp "github.com/helpline-it/helpline/ari-app"
+	"github.com/helpline-it/helpline/ari/aritest"
 	"github.com/helpline-it/helpline/blacklist"
 	"github.com/helpline-it/helpline/callerid"
 	"github.com/helpline-it/helpline/cdr"
@@ -274,16 +275,23 @@ func runDemo(ctx context.Context, c *cobra.Command, d *Deps, o *demoOptions, hoo
 	defer closeLog()
 
 	act := &demo.Activity{}
-	sb, err := startDemoSwitchboard(ctx, cfg, sc, emb, clock, act, logger)
+	records, err := sqlite.Open(ctx, emb.DBPath, sqlite.Options{Now: clock.Now, Logger: logger})
 	if err != nil {
 		return err
+	}
+	sb, err := startSwitchboard(ctx, cfg, switchboardEnv{
+		asterisk: emb.Asterisk, hmacKey: emb.HMACKey, redisAddr: emb.RedisAddr(),
+		records: records, clock: clock, act: act,
+	}, logger)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
 	}
 	driver := demo.NewDriver(clock, demo.DriverOptions{Speed: o.speed, Meter: act, Real: d.Clock})
 	stopped := false
 	stop := func() {
 		if !stopped {
 			stopped = true
-			sb.stop(driver)
+			sb.stop(func() { driver.Clock().Advance(time.Second) })
 		}
 	}
 	defer stop()
@@ -559,14 +567,16 @@ func pointAtEmbedded(cfg *config.Config, emb *demo.Embedded, ops []demo.Operator
 	}
 }
 
-// demoSwitchboard is the switchboard under simulation: the same pieces
-// `helpline serve` runs, on the embedded Redis, the emulated Asterisk
-// and the demo's record file, all on the simulated clock.
-type demoSwitchboard struct {
+// switchboard is the switchboard run in this process by `helpline demo`
+// and `helpline bench`: the same pieces `helpline serve` runs, on an
+// emulated Asterisk, with the queue and the blacklist on a Redis (the
+// demo's embedded one, or the bench's real one) and the records in the
+// store the caller opened.
+type switchboard struct {
 	queue     queue.Queue
 	blacklist blacklist.Store
 	hasher    *callerid.Hasher
-	records   *sqlite.DB
+	records   cdr.Store
 	rdb       *redis.Client
 	events    *ari.Events
 	http      []*http.Transport
@@ -574,30 +584,60 @@ type demoSwitchboard struct {
 	done      chan struct{}
 }
 
-// startDemoSwitchboard wires and starts the switchboard as `helpline
-// serve` does (startNode), from the same mapping of the configuration
-// (wire.go: flowConfig, ariConfig, redisPrefix, blacklistPolicy), with
-// three differences: everything runs on the simulated clock; the HTTP
-// transport, the Redis client, the sockets and the record writer are
-// instrumented (demo.Activity) so that the driver can wait for the
-// switchboard between clock steps; and there is no health listener nor
-// Redis fallback (the Redis is in this process).
-func startDemoSwitchboard(ctx context.Context, cfg *config.Config, sc demo.Scenario, emb *demo.Embedded,
-	clock *clockwork.FakeClock, act *demo.Activity, logger zerolog.Logger) (sb *demoSwitchboard, err error) {
-	sb = &demoSwitchboard{done: make(chan struct{})}
+// switchboardEnv is what startSwitchboard wires the switchboard to.
+type switchboardEnv struct {
+	// asterisk gives the ARI credentials and tells when the app is
+	// connected; cfg.ARI.URL says where to reach it (the bench puts a
+	// request recorder in front of it).
+	asterisk *aritest.Server
+	// hmacKey hashes caller numbers (made for the run).
+	hmacKey   string
+	redisAddr string
+	// records is the open record store; the switchboard closes it (if it
+	// is an io.Closer) when it closes.
+	records cdr.Store
+	clock   clockwork.Clock
+	// act, when set, instruments the HTTP transport, the Redis client, the
+	// sockets and the record writer so that the demo's driver can wait for
+	// the switchboard between clock steps.
+	act *demo.Activity
+	// redisHooks are added to the switchboard's Redis client (the bench
+	// counts its round trips).
+	redisHooks []redis.Hook
+	// writer, when set, wraps the record writer the flow uses (the bench
+	// counts the writes).
+	writer func(cdr.Writer) cdr.Writer
+}
+
+// startSwitchboard wires and starts the switchboard as `helpline serve`
+// does (startNode), from the same mapping of the configuration (wire.go:
+// flowConfig, ariConfig, redisPrefix, blacklistPolicy), with these
+// differences: the clock is env's (the demo's simulated one); the
+// connections may be instrumented (env.act); and there is no health
+// listener nor Redis fallback (the Redis is the run's own). On error the
+// record store is closed too.
+func startSwitchboard(ctx context.Context, cfg *config.Config, env switchboardEnv, logger zerolog.Logger) (sb *switchboard, err error) {
+	sb = &switchboard{done: make(chan struct{}), records: env.records}
 	defer func() {
 		if err != nil {
 			sb.close()
 		}
 	}()
-	if sb.hasher, err = callerid.NewHasher([]byte(emb.HMACKey)); err != nil {
+	if sb.hasher, err = callerid.NewHasher([]byte(env.hmacKey)); err != nil {
 		return nil, err
 	}
-	if sb.records, err = sqlite.Open(ctx, emb.DBPath, sqlite.Options{Now: clock.Now, Logger: logger}); err != nil {
-		return nil, err
+	act := env.act
+	ropts := &redis.Options{Addr: env.redisAddr}
+	if act != nil {
+		ropts.Dialer = act.Dial(nil)
 	}
-	sb.rdb = redis.NewClient(&redis.Options{Addr: emb.RedisAddr(), Dialer: act.Dial(nil)})
-	sb.rdb.AddHook(act.RedisHook())
+	sb.rdb = redis.NewClient(ropts)
+	if act != nil {
+		sb.rdb.AddHook(act.RedisHook())
+	}
+	for _, h := range env.redisHooks {
+		sb.rdb.AddHook(h)
+	}
 	var langs []string
 	for _, l := range cfg.Languages {
 		langs = append(langs, l.Code)
@@ -608,13 +648,19 @@ func startDemoSwitchboard(ctx context.Context, cfg *config.Config, sc demo.Scena
 	if sb.blacklist, err = blacklist.NewRedis(sb.rdb, blacklist.RedisOptions{Prefix: redisPrefix(cfg), Policy: blacklistPolicy(cfg)}); err != nil {
 		return nil, err
 	}
-	_, password := emb.Asterisk.Credentials()
+	_, password := env.asterisk.Credentials()
 	acfg := ariConfig(cfg, password)
 	restTransport := http.DefaultTransport.(*http.Transport).Clone()
-	restTransport.DialContext = act.Dial(nil)
+	if act != nil {
+		restTransport.DialContext = act.Dial(nil)
+	}
 	wsTransport := restTransport.Clone()
 	sb.http = []*http.Transport{restTransport, wsTransport}
-	client, err := ari.NewClient(acfg, ari.WithHTTPClient(&http.Client{Transport: act.Transport(restTransport)}), ari.WithLogger(logger))
+	var rt http.RoundTripper = restTransport
+	if act != nil {
+		rt = act.Transport(restTransport)
+	}
+	client, err := ari.NewClient(acfg, ari.WithHTTPClient(&http.Client{Transport: rt}), ari.WithLogger(logger))
 	if err != nil {
 		return nil, err
 	}
@@ -623,20 +669,27 @@ func startDemoSwitchboard(ctx context.Context, cfg *config.Config, sc demo.Scena
 	}); err != nil {
 		return nil, err
 	}
-	act.Watch(func() (uint64, int64) {
-		st := sb.events.Stats()
-		return st.Frames + st.Delivered, st.Backlog
-	})
+	var w cdr.Writer = sb.records
+	if env.writer != nil {
+		w = env.writer(w)
+	}
+	if act != nil {
+		act.Watch(func() (uint64, int64) {
+			st := sb.events.Stats()
+			return st.Frames + st.Delivered, st.Backlog
+		})
+		w = act.Writer(w)
+	}
 	flow, err := ivr.New(flowConfig(cfg), ivr.Deps{
-		Queue: sb.queue, CDR: act.Writer(sb.records), Identifier: sb.hasher,
+		Queue: sb.queue, CDR: w, Identifier: sb.hasher,
 		Blocklist: flowBlocklist{sb.blacklist}, Schedule: ivr.ScheduleFunc(cfg.OpenLanguages),
-		Clock: clock, Logger: logger,
+		Clock: env.clock, Logger: logger,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("demo: call flow: %w", err)
+		return nil, fmt.Errorf("call flow: %w", err)
 	}
 	app, err := ariapp.New(ariapp.Options{
-		Client: client, Events: sb.events, Flow: flow, Clock: clock, Logger: logger, DrainTimeout: 5 * time.Second,
+		Client: client, Events: sb.events, Flow: flow, Clock: env.clock, Logger: logger, DrainTimeout: 5 * time.Second,
 	})
 	if err != nil {
 		return nil, err
@@ -648,23 +701,23 @@ func startDemoSwitchboard(ctx context.Context, cfg *config.Config, sc demo.Scena
 	go func() {
 		defer close(appDone)
 		if err := app.Run(runCtx); err != nil {
-			logger.Error().Err(err).Msg("demo: ARI app stopped")
+			logger.Error().Err(err).Msg("switchboard: ARI app stopped")
 		}
 	}()
 	go func() { <-flowDone; <-appDone; close(sb.done) }()
 	wait, stopWait := context.WithTimeout(ctx, 10*time.Second)
 	defer stopWait()
-	if err := emb.Asterisk.AwaitApp(wait, cfg.ARI.App); err != nil {
+	if err := env.asterisk.AwaitApp(wait, cfg.ARI.App); err != nil {
 		cancel()
 		<-sb.done
-		return nil, fmt.Errorf("demo: the switchboard did not connect to the emulated Asterisk: %w", err)
+		return nil, fmt.Errorf("the switchboard did not connect to the emulated Asterisk: %w", err)
 	}
 	return sb, nil
 }
 
-// stop stops the switchboard, moving the simulated clock while the calls
-// drain, and closes its connections.
-func (sb *demoSwitchboard) stop(driver *demo.Driver) {
+// stop stops the switchboard, calling advance (if set: the demo moves its
+// simulated clock) while the calls drain, and closes its connections.
+func (sb *switchboard) stop(advance func()) {
 	sb.cancel()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -678,12 +731,14 @@ func (sb *demoSwitchboard) stop(driver *demo.Driver) {
 			sb.close()
 			return
 		}
-		driver.Clock().Advance(time.Second)
+		if advance != nil {
+			advance()
+		}
 		time.Sleep(time.Millisecond)
 	}
 }
 
-func (sb *demoSwitchboard) close() {
+func (sb *switchboard) close() {
 	if sb.events != nil {
 		_ = sb.events.Close()
 	}
@@ -693,7 +748,7 @@ func (sb *demoSwitchboard) close() {
 	if sb.rdb != nil {
 		_ = sb.rdb.Close()
 	}
-	if sb.records != nil {
-		_ = sb.records.Close()
+	if c, ok := sb.records.(io.Closer); ok {
+		_ = c.Close()
 	}
 }
