@@ -42,6 +42,10 @@ type Config struct {
 	// FeatureCodes are what operators dial from their softphones.
 	FeatureCodes FeatureCodes
 	Trunk        Trunk
+	// Nodes are the switchboard nodes sharing this node's Redis queue, by
+	// node_id, each with this node's inter-node trunk towards it (empty:
+	// a single node). See Node.
+	Nodes map[string]Node
 	// Prompts holds, for every language in Languages, every PromptID:
 	// what the file sets, completed with the built-in texts.
 	Prompts map[string]map[PromptID]Prompt

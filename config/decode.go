@@ -588,6 +588,7 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 		"feature_codes": func(v *yaml.Node, p string) { d.featureCodes(v, p, c.FeatureCodes) },
 		"trunk":         func(v *yaml.Node, p string) { d.trunk(v, p, &c.Trunk) },
 		"prompts":       func(v *yaml.Node, p string) { d.promptSets(v, p) },
+		"nodes":         func(v *yaml.Node, p string) { d.nodes(v, p, c) },
 	}, literal{"password": useRef("ari.password"), "hmac_key": useRef("privacy.hmac_key")})
 }
 

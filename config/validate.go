@@ -49,6 +49,7 @@ func (d *decoder) validate(c *Config) {
 	d.checkOperators(c)
 	d.checkFeatureCodes(c.FeatureCodes)
 	d.checkTrunk(&c.Trunk)
+	d.checkNodes(c)
 	d.completePrompts(c)
 }
 
