@@ -38,7 +38,7 @@ func TestBrokenFiles(t *testing.T) {
 			`:11: languages.it.colour: unknown key (known keys: digit, hours, name)`,
 			`:13: queue.ring_timout: unknown key (did you mean "ring_timeout"?)`,
 			`:15: operators[0].extension: unknown key (known keys: endpoint, id, languages, name)`,
-			`:16: frobnicate: unknown key (known keys: ari, blacklist, cdr, feature_codes, http, ivr, languages, node_id, operators, privacy, prompts, queue, redis, service, timezone, trunk)`,
+			`:16: frobnicate: unknown key (known keys: ari, blacklist, cdr, feature_codes, http, ivr, languages, node_id, nodes, operators, privacy, prompts, queue, redis, service, timezone, trunk)`,
 		}},
 		{"wrong_types", []string{
 			`:1: service: expected a string, got a list`,
