@@ -146,6 +146,8 @@ type Failover struct {
 	seq  atomic.Uint64
 	down chan struct{} // kicked when the node switches to the fallback
 	kick chan struct{} // kicked by Memory methods while draining
+	// probe asks for a probe now (ProbeNow).
+	probe chan struct{}
 
 	smu      sync.Mutex
 	standIns map[string]standIn
@@ -200,6 +202,7 @@ func NewFailover(primary Queue, o FailoverOptions) (*Failover, error) {
 		log:      o.Logger.With().Str("component", "queue-failover").Logger(),
 		down:     make(chan struct{}, 1),
 		kick:     make(chan struct{}, 1),
+		probe:    make(chan struct{}, 1),
 		standIns: map[string]standIn{},
 		up:       make(chan struct{}),
 		mActive: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -258,6 +261,16 @@ func (f *Failover) FallbackBetween(from, to time.Time) bool {
 		}
 	}
 	return false
+}
+
+// ProbeNow asks Run to probe Redis at once instead of at the end of the
+// current backoff (an operator's "Redis is back" button; tests). It never
+// blocks and does nothing while Redis is in use.
+func (f *Failover) ProbeNow() {
+	select {
+	case f.probe <- struct{}{}:
+	default:
+	}
 }
 
 func (f *Failover) kickRun() {
@@ -368,10 +381,14 @@ func (f *Failover) Run(ctx context.Context) error {
 func (f *Failover) recover(ctx context.Context) {
 	wait := f.o.ProbeMin
 	for f.mode.Load() != modeRedis {
+		t := f.clock.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
-		case <-f.clock.After(wait):
+		case <-t.Chan():
+		case <-f.probe:
+			t.Stop() // no timer left behind on a fake clock
 		}
 		wait = min(2*wait, f.o.ProbeMax)
 		pctx, cancel := context.WithTimeout(ctx, f.o.ProbeTimeout)
@@ -408,12 +425,15 @@ func (f *Failover) drain(ctx context.Context) bool {
 		if !pending {
 			return true
 		}
+		t := f.clock.NewTimer(max(first.Sub(now), time.Millisecond))
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return false
 		case <-f.kick:
-		case <-f.clock.After(max(first.Sub(now), time.Millisecond)):
+		case <-t.Chan():
 		}
+		t.Stop()
 	}
 }
 
