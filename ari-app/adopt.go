@@ -26,6 +26,11 @@ type Orphan struct {
 	Kind string
 	// Operator is the operator id of an operator or leg channel.
 	Operator string
+	// Legs are, for a caller, the operator legs in Stasis that a previous
+	// process originated for it (Stasis args operator,<id>,<this call>):
+	// Resume takes them over with the call (a talk goes on). They are not
+	// offered to the Adopter on their own.
+	Legs []ari.Channel
 
 	app *App
 }
@@ -98,11 +103,7 @@ func (o *Orphan) Resume() error {
 	if err != nil {
 		return err
 	}
-	arrived := o.Channel.CreationTime.Time
-	if arrived.IsZero() {
-		arrived = o.app.clock.Now()
-	}
-	go o.app.runInbound(c, o.Channel.Caller.Number, true, arrived)
+	go o.app.runInbound(c, o.Channel.Caller.Number, o)
 	return nil
 }
 
@@ -116,13 +117,25 @@ func (o *Orphan) HandOver() error {
 	return nil
 }
 
-// Hangup hangs the channel up (an operator leg nobody will bridge).
+// Hangup hangs the channel up (an operator leg nobody will bridge), and
+// its Legs with it.
 func (o *Orphan) Hangup(ctx context.Context) error {
 	rctx, cancel := o.app.requestContext(ctx)
 	defer cancel()
-	err := o.app.client.Channels().Hangup(rctx, o.Channel.ID, ari.HangupNormal)
-	if err != nil && !errors.Is(err, ari.ErrNotFound) {
-		return fmt.Errorf("ariapp: hang up orphan %s: %w", o.Channel.ID, err)
+	var errs []error
+	for _, id := range append([]string{o.Channel.ID}, legIDs(o.Legs)...) {
+		err := o.app.client.Channels().Hangup(rctx, id, ari.HangupNormal)
+		if err != nil && !errors.Is(err, ari.ErrNotFound) {
+			errs = append(errs, fmt.Errorf("ariapp: hang up orphan %s: %w", id, err))
+		}
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+func legIDs(legs []ari.Channel) []string {
+	ids := make([]string, len(legs))
+	for i, l := range legs {
+		ids[i] = l.ID
+	}
+	return ids
 }

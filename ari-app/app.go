@@ -105,6 +105,7 @@ type App struct {
 	cancelCalls context.CancelFunc
 
 	mu        sync.Mutex
+	boot      time.Time // Asterisk's startup time, as last read
 	chans     map[string]*channel
 	accepting bool
 	running   bool
@@ -188,6 +189,7 @@ func (a *App) Run(ctx context.Context) error {
 		return fmt.Errorf("ariapp: %w", err)
 	}
 	a.log.Info().Str("app", a.name).Msg("ARI app running")
+	a.noteBoot(ctx)
 	a.reconcile(ctx, "start")
 	// The loop outlives ctx while the calls drain: callers arriving then
 	// are seen (and left in Stasis), a reconnect is still reconciled.
@@ -212,7 +214,11 @@ func (a *App) Run(ctx context.Context) error {
 			a.stasisStart(e)
 		case *ari.Reconnected:
 			a.log.Warn().Int("attempts", e.Attempts).Dur("down", e.Down).Msg("event stream reconnected: reconciling")
-			a.reconcile(loopCtx, "reconnect")
+			why := "reconnect"
+			if a.noteBoot(loopCtx) {
+				why = "asterisk restart"
+			}
+			a.reconcile(loopCtx, why)
 		case *ari.ApplicationReplaced:
 			a.log.Error().Msg("another client took over the ARI application: this node no longer receives calls")
 		}
@@ -352,7 +358,7 @@ func (a *App) stasisStart(e *ari.StasisStart) {
 		return
 	}
 	if k == kindInbound {
-		go a.runInbound(&Call{c}, e.Channel.Caller.Number, false, time.Time{})
+		go a.runInbound(&Call{c}, e.Channel.Caller.Number, nil)
 		return
 	}
 	go a.runOperator(&Call{c}, op, e.Args)
@@ -393,12 +399,18 @@ func (a *App) finished(c *channel) {
 
 // runInbound runs a caller through the flow. The raw number goes to the
 // flow, which hashes it; this package never logs or stores it.
-func (a *App) runInbound(c *Call, number string, resume bool, arrived time.Time) {
+func (a *App) runInbound(c *Call, number string, adopt *Orphan) {
 	defer a.finished(c.channel)
 	defer a.survive(c)
 	var rec cdr.Record
 	var err error
-	if r, ok := a.flow.(Resumer); ok && resume {
+	if r, ok := a.flow.(Readopter); ok && adopt != nil {
+		rec, err = r.Readopt(a.callsCtx, c, number, c.adoption(a.callsCtx, adopt.Channel, adopt.Legs))
+	} else if r, ok := a.flow.(Resumer); ok && adopt != nil {
+		arrived := adopt.Channel.CreationTime.Time
+		if arrived.IsZero() {
+			arrived = a.clock.Now()
+		}
 		rec, err = r.Resume(a.callsCtx, c, number, arrived)
 		if errors.Is(err, ivr.ErrNotQueued) {
 			c.log.Info().Msg("re-adopted call not in the queue: running the flow from the start")
@@ -479,6 +491,7 @@ func (a *App) reconcile(ctx context.Context, why string) {
 			}
 		}
 	}
+	var orphans []*Orphan
 	for _, id := range ids {
 		if a.known(id) || strings.HasSuffix(id, ";2") {
 			continue
@@ -495,9 +508,34 @@ func (a *App) reconcile(ctx context.Context, why string) {
 		if !inStasis {
 			k = kindLeg
 		}
-		o := &Orphan{Channel: *ch, Args: args, InStasis: inStasis, Kind: string(k), Operator: op, app: a}
+		orphans = append(orphans, &Orphan{Channel: *ch, Args: args, InStasis: inStasis, Kind: string(k), Operator: op, app: a})
+	}
+	// An answered operator leg belongs to its caller's re-adoption (a talk
+	// goes on); the other legs (ringing, or of a call that is gone) go
+	// to the Adopter first, so a ringing phone is hung up before its call
+	// is offered again.
+	callers := map[string]*Orphan{}
+	for _, o := range orphans {
+		if o.InStasis && o.Kind == string(kindInbound) {
+			callers[o.Channel.ID] = o
+		}
+	}
+	var legs, rest []*Orphan
+	for _, o := range orphans {
+		switch {
+		case callers[legOf(o)] != nil:
+			c := callers[legOf(o)]
+			c.Legs = append(c.Legs, o.Channel)
+		case o.Kind == string(kindLeg):
+			legs = append(legs, o)
+		default:
+			rest = append(rest, o)
+		}
+	}
+	for _, o := range append(legs, rest...) {
 		a.m.orphans.WithLabelValues(o.Kind).Inc()
-		a.log.Warn().Str("channel", id).Str("kind", o.Kind).Bool("in_stasis", inStasis).Str("why", why).
+		a.log.Warn().Str("channel", o.Channel.ID).Str("kind", o.Kind).Bool("in_stasis", o.InStasis).
+			Int("legs", len(o.Legs)).Str("why", why).
 			Msg("channel of the app not known to this process: offered for re-adoption")
 		a.adopter.Adopt(ctx, o)
 	}

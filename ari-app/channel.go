@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/rs/zerolog"
@@ -59,6 +60,7 @@ type channel struct {
 	waiters      map[string]*waiter
 	legs         []*channel  // legs originated on behalf of this call
 	snap         ari.Channel // as the channel entered the app
+	boot         time.Time   // Asterisk's startup time when we took it
 }
 
 // waiter receives the terminal event of one request: PlaybackFinished,
@@ -80,6 +82,7 @@ func (a *App) newChannel(id string, k kind) *channel {
 		answered: make(chan struct{}),
 		dtmf:     make(chan ivr.Digit, dtmfBuffer),
 		waiters:  map[string]*waiter{},
+		boot:     a.bootTime(),
 	}
 }
 
@@ -369,13 +372,17 @@ func (c *channel) recheck() {
 			c.cancel()
 			return
 		}
+		if c.app.restartedSince(ctx, c.boot) {
+			c.vanish(noteRestart)
+			return
+		}
 		c.vanish("channel gone while the ARI event stream was down")
 		return
 	case err != nil:
 		c.log.Warn().Err(err).Msg("recheck after reconnect failed; relying on later events")
 		return
 	}
-	if c.kind == kindLeg && snap.State == ari.ChannelStateUp && snap.Dialplan.AppName == "Stasis" {
+	if c.kind == kindLeg && !c.wasAnswered() && snap.State == ari.ChannelStateUp && snap.Dialplan.AppName == "Stasis" {
 		c.log.Warn().Msg("leg answered while the event stream was down (StasisStart lost)")
 		c.markAnswered()
 	}

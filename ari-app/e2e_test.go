@@ -77,7 +77,8 @@ func TestAnswered(t *testing.T) {
 		"DELETE /channels/{channelId}/moh",
 		"POST /bridges",
 		"POST /bridges/{bridgeId}/addChannel",
-		"DELETE /channels/{channelId}", // the operator's leg, after the caller left
+		"POST /channels/{channelId}/variable", // the talk's mark, for a re-adoption
+		"DELETE /channels/{channelId}",        // the operator's leg, after the caller left
 		"DELETE /bridges/{bridgeId}",
 	}
 	got := routes(slices.DeleteFunc(slices.Clone(reqs), func(r aritest.Request) bool { return r.Method == http.MethodGet }))

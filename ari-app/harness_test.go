@@ -2,6 +2,7 @@ package ariapp_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -164,6 +165,12 @@ type stack struct {
 
 	stopRun func()
 	runDone chan struct{}
+
+	opts      options
+	acfg      ari.Config
+	redisAddr string
+	proc      *process
+	dead      []*process
 }
 
 func newStack(t *testing.T, opts ...option) *stack {
@@ -181,83 +188,37 @@ func newStack(t *testing.T, opts ...option) *stack {
 
 	s := &stack{
 		t: t, ctx: ctx, clock: clock, evTime: clockwork.NewFakeClock(), srv: srv,
-		store: cdrmemory.New(), reg: prometheus.NewRegistry(), logs: &testenv.LogBuffer{},
-		http: &countingTransport{next: http.DefaultTransport}, rhook: &countingHook{},
-		start: clock.Now(), step: o.step,
+		store: cdrmemory.New(), logs: &testenv.LogBuffer{},
+		start: clock.Now(), step: o.step, opts: o,
 	}
 	if s.step == 0 {
 		s.step = step
 	}
 	user, pass := srv.Credentials()
-	acfg := ari.Config{URL: srv.URL + "/ari", Username: user, Password: pass, Application: "helpline"}
-	var err error
-	if s.client, err = ari.NewClient(acfg, ari.WithHTTPClient(&http.Client{Transport: s.http})); err != nil {
-		t.Fatal(err)
-	}
-
+	s.acfg = ari.Config{URL: srv.URL + "/ari", Username: user, Password: pass, Application: "helpline"}
 	if o.redis {
-		r := testenv.StartRedis(t)
-		rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
-		rdb.AddHook(s.rhook)
-		t.Cleanup(func() { _ = rdb.Close() })
-		s.q, err = queue.NewRedis(rdb, queue.RedisOptions{Service: "1522", Languages: []string{"it", "en"}})
+		s.redisAddr = testenv.StartRedis(t).Addr
 	} else {
-		s.q, err = queue.NewMemory("1522")
+		q, err := queue.NewMemory("1522")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.q = q
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	var err error
 	if s.hasher, err = callerid.NewHasher([]byte("ariapp-test-key-0123456789abcdef")); err != nil {
 		t.Fatal(err)
 	}
-	cfg := testConfig()
-	if o.cfg != nil {
-		o.cfg(&cfg)
-	}
-	logger := zerolog.New(s.logs).Level(zerolog.DebugLevel).With().Timestamp().Logger()
-	s.flow, err = ivr.New(cfg, ivr.Deps{
-		Queue: s.q, CDR: s.store, Identifier: s.hasher, Blocklist: o.block,
-		Clock: clock, Logger: logger, Registerer: s.reg,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if o.before != nil {
-		o.before(s, acfg)
-	}
-	s.events, err = ari.OpenEvents(acfg, ari.EventsOptions{
-		Backoff: ari.ConstantBackoff(time.Second), Clock: s.evTime, PingInterval: -1,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.events.Close() })
-	var flow ariapp.Flow = s.flow
-	if o.flow != nil {
-		flow = o.flow
-	}
-	s.app, err = ariapp.New(ariapp.Options{
-		Client: s.client, Events: s.events, Flow: flow, Clock: clock, Operators: o.operators, Adopter: o.adopter,
-		Logger: logger, Registerer: s.reg, DrainTimeout: 10 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	s.stopRun = stop
-	s.runDone = make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); _ = s.flow.Run(runCtx) }()
-	go func() {
-		defer wg.Done()
-		if err := s.app.Run(runCtx); err != nil {
-			t.Errorf("App.Run: %v", err)
-		}
-	}()
-	go func() { wg.Wait(); close(s.runDone) }()
+	s.startProcess(o.before)
 	t.Cleanup(func() {
 		s.stop()
+		s.reap()
+		for _, p := range append(s.dead, s.proc) {
+			_ = p.evs.Close()
+			if p.rdb != nil {
+				_ = p.rdb.Close()
+			}
+		}
 		if t.Failed() {
 			t.Logf("logs:\n%s", s.logs)
 		}
@@ -267,6 +228,153 @@ func newStack(t *testing.T, opts ...option) *stack {
 	}
 	s.settle()
 	return s
+}
+
+// process is one run of the app (a `helpline serve` process): its own
+// HTTP transport, Redis client, CDR writer, event stream, flow and App.
+// kill cuts all of its I/O at once, as SIGKILL would.
+type process struct {
+	http  *countingTransport
+	rdb   *redis.Client
+	cdr   *killableWriter
+	evs   *ari.Events
+	stop  func()
+	done  chan struct{}
+	alive atomic.Bool
+}
+
+// startProcess starts a new process of the app over the same Asterisk,
+// Redis and CDR store. before (optional) runs once the REST client and
+// the queue exist, before the event stream opens.
+func (s *stack) startProcess(before func(s *stack, acfg ari.Config)) {
+	t, o := s.t, s.opts
+	p := &process{http: &countingTransport{next: http.DefaultTransport}, done: make(chan struct{})}
+	p.alive.Store(true)
+	s.http, s.rhook, s.reg = p.http, &countingHook{}, prometheus.NewRegistry()
+	var err error
+	if s.client, err = ari.NewClient(s.acfg, ari.WithHTTPClient(&http.Client{Transport: p.http})); err != nil {
+		t.Fatal(err)
+	}
+	if o.redis {
+		p.rdb = redis.NewClient(&redis.Options{Addr: s.redisAddr})
+		p.rdb.AddHook(s.rhook)
+		if s.q, err = queue.NewRedis(p.rdb, queue.RedisOptions{Service: "1522", Languages: []string{"it", "en"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.cdr = &killableWriter{next: s.store}
+	cfg := testConfig()
+	if o.cfg != nil {
+		o.cfg(&cfg)
+	}
+	logger := zerolog.New(s.logs).Level(zerolog.DebugLevel).With().Timestamp().Logger()
+	s.flow, err = ivr.New(cfg, ivr.Deps{
+		Queue: s.q, CDR: p.cdr, Identifier: s.hasher, Blocklist: o.block,
+		Clock: s.clock, Logger: logger, Registerer: s.reg,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before != nil {
+		before(s, s.acfg)
+	}
+	s.events, err = ari.OpenEvents(s.acfg, ari.EventsOptions{
+		Backoff: ari.ConstantBackoff(time.Second), Clock: s.evTime, PingInterval: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.evs = s.events
+	var flow ariapp.Flow = s.flow
+	if o.flow != nil {
+		flow = o.flow
+	}
+	s.app, err = ariapp.New(ariapp.Options{
+		Client: s.client, Events: s.events, Flow: flow, Clock: s.clock, Operators: o.operators, Adopter: o.adopter,
+		Logger: logger, Registerer: s.reg, DrainTimeout: 10 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(s.ctx)
+	p.stop = stop
+	s.stopRun = stop
+	s.runDone = p.done
+	var wg sync.WaitGroup
+	wg.Add(2)
+	app, fl := s.app, s.flow
+	go func() { defer wg.Done(); _ = fl.Run(runCtx) }()
+	go func() {
+		defer wg.Done()
+		if err := app.Run(runCtx); err != nil && p.alive.Load() {
+			t.Errorf("App.Run: %v", err)
+		}
+	}()
+	go func() { wg.Wait(); close(p.done) }()
+	s.proc = p
+}
+
+// kill ends the current process as SIGKILL would: from this instant none
+// of its requests reaches Asterisk, Redis or the CDR store (each fails at
+// once), its event WebSocket is cut, and it cleans nothing up. Its
+// goroutines wind down on their own against that dead I/O; reap waits
+// for them at the end of the test.
+func (s *stack) kill() {
+	s.t.Helper()
+	if !s.opts.redis {
+		s.t.Fatal("kill needs withRedis: a memory queue would die with the process")
+	}
+	p := s.proc
+	p.alive.Store(false)
+	p.http.dead.Store(true)
+	p.cdr.dead.Store(true)
+	if p.rdb != nil {
+		_ = p.rdb.Close()
+	}
+	_ = p.evs.Close()
+	p.stop()
+	s.dead = append(s.dead, p)
+}
+
+// restart kills the current process and starts a new one, which
+// reconciles with Asterisk at once.
+func (s *stack) restart() {
+	s.t.Helper()
+	s.kill()
+	s.startProcess(nil)
+	s.waitFor("new process reconciled", func() bool { return s.counter("helpline_ariapp_reconciles_total") >= 1 })
+	s.settle()
+}
+
+// reap drives the clock until every killed process's goroutines returned.
+func (s *stack) reap() {
+	for _, p := range s.dead {
+		for done := false; !done; {
+			select {
+			case <-p.done:
+				done = true
+			case <-s.ctx.Done():
+				s.t.Errorf("a killed process never wound down")
+				return
+			default:
+				s.clock.Advance(time.Second)
+				s.pause()
+			}
+		}
+	}
+}
+
+// killableWriter is a process's way to the CDR store: dead, it refuses.
+type killableWriter struct {
+	next cdr.Writer
+	dead atomic.Bool
+}
+
+func (k *killableWriter) Write(ctx context.Context, r cdr.Record) error {
+	if k.dead.Load() {
+		return errors.New("process killed")
+	}
+	return k.next.Write(ctx, r)
 }
 
 // stop cancels the app and the flow and drives the clock until both
@@ -552,9 +660,13 @@ func (s *stack) counter(name string, labels ...string) float64 {
 type countingTransport struct {
 	next          http.RoundTripper
 	started, done atomic.Int64
+	dead          atomic.Bool // the process was killed: nothing goes out
 }
 
 func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if c.dead.Load() {
+		return nil, errors.New("process killed")
+	}
 	c.started.Add(1)
 	resp, err := c.next.RoundTrip(r)
 	if err != nil {

@@ -19,6 +19,7 @@ type metrics struct {
 	vanished     prometheus.Counter
 	orphans      *prometheus.CounterVec
 	leftInStasis prometheus.Counter
+	restarts     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -59,12 +60,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "helpline_ariapp_left_in_stasis_total",
 			Help: "Calls that arrived while the app was stopping and were left in Stasis for the next process.",
 		}),
+		restarts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "helpline_ariapp_asterisk_restarts_total",
+			Help: "Asterisk restarts seen after an event WebSocket reconnect (a new startup time): every call it held vanished.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.channels, m.active, m.dtmfDropped, m.failed, m.originates,
-		m.reconciles, m.vanished, m.orphans, m.leftInStasis} {
+		m.reconciles, m.vanished, m.orphans, m.leftInStasis, m.restarts} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("ariapp: register metrics: %w", err)
 		}

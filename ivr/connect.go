@@ -242,15 +242,28 @@ func (s *session) connect(ctx context.Context, o queue.Offer, leg Leg) (bool, er
 	s.rec.Outcome = cdr.Answered
 	s.answered = true
 	log.Info().Msg("connected")
+	// What the queue forgets now (it dropped the entry), the channel
+	// keeps: a new process re-adopts the talk with its times.
+	s.mark(ctx, Mark{Stage: StageTalk, Language: s.lang, QueuedAt: s.rec.QueuedAt,
+		ConnectedAt: s.rec.ConnectedAt, Operator: s.rec.Operator})
 	return s.talk(ctx, o, leg, br, connected)
 }
 
 // voicemail records a message: the caller leaves the queue first.
 func (s *session) voicemail(ctx context.Context) (step, error) {
-	cfg := s.f.cfg
 	s.log.Info().Msg("caller chose voicemail")
 	s.leave(ctx)
 	s.stopMOH(ctx)
+	// Before the recording starts (a value set during it would wait for
+	// its end on Asterisk): a new process lets it finish and keeps it.
+	s.mark(ctx, Mark{Stage: StageVoicemail, Language: s.lang, QueuedAt: s.rec.QueuedAt, Voicemail: VoicemailName(s.qcall.ID)})
+	return s.recordVoicemail(ctx)
+}
+
+// recordVoicemail plays the intro and records the message (the caller is
+// out of the queue).
+func (s *session) recordVoicemail(ctx context.Context) (step, error) {
+	cfg := s.f.cfg
 	if _, err := s.play(ctx, false, s.lang, cfg.PromptsFor(s.lang).VoicemailIntro); err != nil {
 		if errors.Is(err, errGone) {
 			s.callerEnded(cdr.Abandoned, "voicemail: hung up before recording")
@@ -293,6 +306,12 @@ func (s *session) voicemail(ctx context.Context) (step, error) {
 		s.f.disp.Kick()
 		return stepWait, nil
 	}
+	return s.voicemailKept(ctx, rec, name)
+}
+
+// voicemailKept ends a call whose message was recorded.
+func (s *session) voicemailKept(ctx context.Context, rec Recording, name string) (step, error) {
+	cfg := s.f.cfg
 	if rec.Name == "" {
 		rec.Name = name
 	}

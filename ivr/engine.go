@@ -120,10 +120,21 @@ type Channel interface {
 // adapter with a note saying so. The flow copies the note into the CDR so
 // the report can tell such calls apart. Optional: engines without it
 // simply leave the CDR note as the flow wrote it.
+//
+// A note that starts with NoteEngineRestart says the engine itself
+// restarted and took the channel with it: the flow then closes the call as
+// unanswered unless it was answered or a message was recorded (see
+// session.engineRestarted), never as the caller's hang-up.
 type HangupNoter interface {
 	// HangupNote is "" for an ordinary hang-up.
 	HangupNote() string
 }
+
+// NoteEngineRestart starts the HangupNote (and so the CDR's Note) of a
+// channel that vanished because its engine restarted (Asterisk: a new
+// startup time after the event stream came back). Package report counts
+// the records whose note starts with it.
+const NoteEngineRestart = "engine_restart"
 
 // Call is an inbound caller's channel, from the moment it reaches the app
 // (not answered yet) until it hangs up.

@@ -32,8 +32,12 @@ func (s *session) finish(ctx context.Context) (cdr.Record, error) {
 		s.rec.EndedAt = s.now().UTC()
 	}
 	if n, ok := s.call.(HangupNoter); ok {
-		if note := n.HangupNote(); note != "" && !strings.Contains(s.rec.Note, note) {
+		note := n.HangupNote()
+		if note != "" && !strings.Contains(s.rec.Note, note) {
 			s.rec.Note = strings.TrimPrefix(s.rec.Note+"; "+note, "; ")
+		}
+		if strings.HasPrefix(note, NoteEngineRestart) {
+			s.engineRestarted()
 		}
 	}
 	if cdr.Queued(s.rec.Outcome) && s.rec.QueuedAt.IsZero() {
@@ -57,6 +61,21 @@ func (s *session) finish(ctx context.Context) (cdr.Record, error) {
 		Str("note", s.rec.Note).
 		Msg("call over")
 	return s.rec, s.f.writeCDR(ctx, s.rec, s.log)
+}
+
+// engineRestarted closes a call whose channel vanished with the engine
+// (Asterisk restarted): nobody hung up, the helpline lost the call. One
+// that never reached an operator is unanswered (the report counts it so,
+// and says how many in its footnote); a talk cut short stays answered (the
+// caller did talk) and a message already recorded stays voicemail. The
+// note, which starts with NoteEngineRestart, says why in every case.
+func (s *session) engineRestarted() {
+	switch s.rec.Outcome {
+	case cdr.Abandoned, cdr.WelcomeHangup:
+		s.rec.Outcome = cdr.Unanswered
+		s.rec.Voicemail = ""
+	}
+	s.rec.HangupBy = cdr.HangupSystem
 }
 
 // writeCDR writes r, retrying with backoff for Config.CDRRetryFor; then

@@ -442,6 +442,25 @@ func (s *session) chooseLanguage(ctx context.Context) (string, error) {
 			return code, nil
 		}
 	}
+	return s.menu(ctx, open)
+}
+
+// chooseMenu is the language menu without the welcome (a re-adopted
+// caller who heard it already).
+func (s *session) chooseMenu(ctx context.Context) (string, error) {
+	s.flush()
+	open := s.openLanguages(s.now())
+	if len(open) == 1 {
+		return open[0].Code, nil
+	}
+	return s.menu(ctx, open)
+}
+
+// menu plays the language menu up to MenuTries times.
+func (s *session) menu(ctx context.Context, open []Language) (string, error) {
+	cfg := s.f.cfg
+	var d Digit
+	var err error
 	for try := 1; try <= cfg.MenuTries; try++ {
 		s.flush()
 		d = 0

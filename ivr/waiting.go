@@ -16,16 +16,7 @@ import (
 // lang (entered at enqueued) until an operator answers, they leave a
 // message, they hang up, or nobody can answer. nil: the outcome is set.
 func (s *session) queueStage(ctx context.Context, lang string, enqueued time.Time) error {
-	s.lang = lang
-	s.rec.Language = lang
-	s.qcall = queue.Call{
-		ID:       s.call.ID(),
-		Service:  s.f.cfg.Service,
-		Language: lang,
-		Node:     s.f.cfg.Node,
-		Tag:      s.ident.Tag(),
-		Enqueued: enqueued,
-	}
+	s.setQueueCall(lang, enqueued)
 	offers := s.f.disp.register(s.qcall.ID)
 	defer s.f.disp.unregister(s.qcall.ID)
 
@@ -47,8 +38,27 @@ func (s *session) queueStage(ctx context.Context, lang string, enqueued time.Tim
 	s.rec.QueuedAt = enqueued.UTC()
 	s.log.Info().Str("lang", lang).Msg("call queued")
 	s.f.disp.Kick()
+	return s.loop(ctx, offers, stepWait)
+}
 
-	next := stepWait
+// setQueueCall fills s.qcall for lang and enqueued (the queue entry's
+// shape), without entering the queue.
+func (s *session) setQueueCall(lang string, enqueued time.Time) {
+	s.lang = lang
+	s.rec.Language = lang
+	s.qcall = queue.Call{
+		ID:       s.call.ID(),
+		Service:  s.f.cfg.Service,
+		Language: lang,
+		Node:     s.f.cfg.Node,
+		Tag:      s.ident.Tag(),
+		Enqueued: enqueued,
+	}
+}
+
+// loop runs the queue's steps from next until the call ends (nil, the
+// outcome is set) or the app stops (ErrShutdown).
+func (s *session) loop(ctx context.Context, offers <-chan queue.Offer, next step) error {
 	for {
 		var err error
 		switch next {
