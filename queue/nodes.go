@@ -252,3 +252,29 @@ func (r *Redis) HandedOver(ctx context.Context, node string) (<-chan Offer, erro
 	}()
 	return out, nil
 }
+
+// HostLogins returns q whose Login first records node as the operator's
+// host (Nodes.Host on n), so that every node knows where to ring them from
+// the moment they are available. The node's operator side (feature codes
+// dialled from the softphone registered with this node's Asterisk) uses
+// it. A failure to record the host (Redis down: the node runs on its
+// in-process queue, where hosts do not matter) is passed to onErr and
+// does not fail the login.
+func HostLogins(q Queue, n Nodes, node string, onErr func(operatorID string, err error)) Queue {
+	return hostLogins{Queue: q, n: n, node: node, onErr: onErr}
+}
+
+type hostLogins struct {
+	Queue
+	n     Nodes
+	node  string
+	onErr func(string, error)
+}
+
+// Login implements Queue.
+func (h hostLogins) Login(ctx context.Context, op Operator, now time.Time) error {
+	if err := h.n.Host(ctx, op.ID, h.node); err != nil && h.onErr != nil {
+		h.onErr(op.ID, err)
+	}
+	return h.Queue.Login(ctx, op, now)
+}

@@ -277,7 +277,15 @@ func startNode(ctx context.Context, cfg *config.Config, secrets config.Secrets, 
 	// Operators: feature codes from the softphones, flags, calls to the
 	// network, transfers. The handler is also the flow's talk handler, so
 	// keys an operator presses during a call reach it.
-	if n.ops, err = newOperatorSide(ctx, cfg, q, n.rdb, bls, opRecords, hasher, d, log, reg); err != nil {
+	// Several nodes (cfg.Nodes): an operator logging in here is hosted
+	// here, and rung from the other nodes through their trunk to this one.
+	opQ := q
+	if len(cfg.Nodes) > 0 {
+		opQ = queue.HostLogins(q, rq, cfg.NodeID, func(id string, err error) {
+			log.Warn().Err(err).Str("operator", id).Msg("cannot record where the operator is registered; other nodes ring them as their own")
+		})
+	}
+	if n.ops, err = newOperatorSide(ctx, cfg, opQ, n.rdb, bls, opRecords, hasher, d, log, reg); err != nil {
 		return nil, err
 	}
 	flow, err := ivr.New(flowConfig(cfg), ivr.Deps{
@@ -287,6 +295,17 @@ func startNode(ctx context.Context, cfg *config.Config, secrets config.Secrets, 
 	})
 	if err != nil {
 		return nil, fmt.Errorf("call flow: %w", err)
+	}
+	if len(cfg.Nodes) > 0 {
+		trunks := map[string]string{}
+		for id, nd := range cfg.Nodes {
+			if id != cfg.NodeID {
+				trunks[id] = nd.Trunk
+			}
+		}
+		if err := flow.Dispatcher().Join(ivr.Cluster{Nodes: rq, Trunks: trunks}); err != nil {
+			return nil, fmt.Errorf("call flow: %w", err)
+		}
 	}
 	app, err := ariapp.New(ariapp.Options{
 		Client: client, Events: n.events, Flow: flow, DrainTimeout: o.drain,
