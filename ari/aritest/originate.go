@@ -27,6 +27,7 @@ type origination struct {
 	call           *Call // the party being called
 	created        bool  // /channels/create: in Stasis before dialing
 	dialed         bool
+	linked         *endpoint // the far softphone of a call through a linked trunk (link.go)
 }
 
 func (o *origination) stop() {
@@ -459,6 +460,7 @@ func hCreateChannel(s *Server, rq *request) response {
 }
 
 func (s *Server) originate(rq *request, create bool) response {
+	trunk, farUser, linked := s.linkedPhone(rq.param("endpoint"))
 	s.lock()
 	defer s.unlock()
 	w := &s.w
@@ -515,6 +517,9 @@ func (s *Server) originate(rq *request, create bool) response {
 	switch tech {
 	case "PJSIP":
 		ep := w.endpoint(resource)
+		if linked != nil {
+			ep, resource = linked, trunk
+		}
 		if ep == nil || ep.Offline {
 			return response{status: 500, body: map[string]string{"error": "Allocation failed"}}
 		}
@@ -523,6 +528,9 @@ func (s *Server) originate(rq *request, create bool) response {
 		c.protocolID = w.newUUID()
 		c.dp = ari.DialplanCEP{Context: ep.Context, Exten: "s", Priority: 1, AppName: "AppDial2", AppData: "(Outgoing Line)"}
 		o.dialstring = resource
+		if linked != nil {
+			o.dialstring, o.linked = farUser+"@"+trunk, linked
+		}
 	case "Local":
 		dest := resource
 		if i := strings.IndexByte(dest, '/'); i >= 0 {
@@ -618,7 +626,11 @@ func (w *world) dial(o *origination, hasCID bool, cid ari.CallerID, vars []strin
 			w.setVar(c, k, c.vars[k])
 		}
 		w.emitDial(ari.Dial{DialStatus: "", Forward: "", DialString: o.dialstring, Peer: c.snap()})
-		w.startPhone(o, w.endpoint(c.endpoint))
+		ep := o.linked
+		if ep == nil {
+			ep = w.endpoint(c.endpoint)
+		}
+		w.startPhone(o, ep)
 	case kindLocal:
 		c2 := c.other
 		if !o.created {

@@ -92,6 +92,8 @@ type Server struct {
 	reqBase  int // sequence number of requests[0]
 	gaps     []Gap
 	faults   []*Fault
+
+	links links // inter-node trunks to other servers (link.go)
 }
 
 // Request is one REST request the emulator received, as logged by
