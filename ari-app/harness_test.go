@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -25,6 +26,7 @@ import (
 	"github.com/helpline-it/helpline/callerid"
 	"github.com/helpline-it/helpline/cdr"
 	cdrmemory "github.com/helpline-it/helpline/cdr/memory"
+	cdrsqlite "github.com/helpline-it/helpline/cdr/sqlite"
 	"github.com/helpline-it/helpline/internal/testenv"
 	"github.com/helpline-it/helpline/ivr"
 	"github.com/helpline-it/helpline/queue"
@@ -89,6 +91,7 @@ func (b *blocklist) Blocked(_ context.Context, hash string, _ time.Time) (bool, 
 // options of a stack.
 type options struct {
 	redis     bool
+	sqlite    bool
 	step      time.Duration
 	endpoints []aritest.Endpoint
 	cfg       func(*ivr.Config)
@@ -105,6 +108,18 @@ type options struct {
 type option func(*options)
 
 func withRedis() option { return func(o *options) { o.redis = true } }
+
+// withSQLite keeps the CDRs in a SQLite file in t.TempDir() (the default
+// is the memory store), as `helpline serve` does.
+func withSQLite() option { return func(o *options) { o.sqlite = true } }
+
+// cdrStore is what the tests need of a CDR store.
+type cdrStore interface {
+	cdr.Writer
+	Get(ctx context.Context, id string) (*cdr.Record, error)
+	Count(ctx context.Context, f cdr.Filter) (int, error)
+	Scan(ctx context.Context, f cdr.Filter, fn func(*cdr.Record) error) error
+}
 
 // withStep sets how far the clock moves between two settles (default 100ms).
 func withStep(d time.Duration) option            { return func(o *options) { o.step = d } }
@@ -152,7 +167,7 @@ type stack struct {
 	client *ari.Client
 	events *ari.Events
 	q      queue.Queue
-	store  *cdrmemory.Store
+	store  cdrStore
 	hasher *callerid.Hasher
 	flow   *ivr.Flow
 	app    *ariapp.App
@@ -188,11 +203,20 @@ func newStack(t *testing.T, opts ...option) *stack {
 
 	s := &stack{
 		t: t, ctx: ctx, clock: clock, evTime: clockwork.NewFakeClock(), srv: srv,
-		store: cdrmemory.New(), logs: &testenv.LogBuffer{},
+		logs: &testenv.LogBuffer{},
 		start: clock.Now(), step: o.step, opts: o,
 	}
 	if s.step == 0 {
 		s.step = step
+	}
+	s.store = cdrmemory.New()
+	if o.sqlite {
+		db, err := cdrsqlite.Open(ctx, filepath.Join(t.TempDir(), "cdr.db"), cdrsqlite.Options{Now: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		s.store = db
 	}
 	user, pass := srv.Credentials()
 	s.acfg = ari.Config{URL: srv.URL + "/ari", Username: user, Password: pass, Application: "helpline"}

@@ -12,6 +12,7 @@ import (
 	"github.com/helpline-it/helpline/cdr"
 	"github.com/helpline-it/helpline/ivr"
 	"github.com/helpline-it/helpline/queue"
+	"github.com/helpline-it/helpline/report"
 )
 
 // These tests kill the app's process (stack.kill: every request of it
@@ -63,7 +64,7 @@ func answers(rs []aritest.Request, id string) int {
 // a break), the process dies; the new one keeps her place and queue time,
 // and she is answered when the operator comes back.
 func TestRestartWaiting(t *testing.T) {
-	s := newStack(t, withRedis())
+	s := newStack(t, withRedis(), withSQLite())
 	s.login("op1001", "it")
 	if err := s.q.Pause(s.ctx, "op1001", "coffee", s.clock.Now()); err != nil {
 		t.Fatal(err)
@@ -103,7 +104,7 @@ func TestRestartWaiting(t *testing.T) {
 // (the operator is not paused: it was not her fault) and offers the call
 // again, in its place: the operator answers the second ring.
 func TestRestartRinging(t *testing.T) {
-	s := newStack(t, withRedis(), withEndpoints(phones(map[string]aritest.Phone{
+	s := newStack(t, withRedis(), withSQLite(), withEndpoints(phones(map[string]aritest.Phone{
 		"op1001": {Answer: aritest.Answer, RingFor: 10 * time.Second},
 	})...))
 	s.login("op1001", "it")
@@ -155,7 +156,7 @@ func TestRestartRinging(t *testing.T) {
 // the operator's leg, watches them, and writes the one CDR when the
 // caller hangs up, with the first process's connect time and operator.
 func TestRestartTalking(t *testing.T) {
-	s := newStack(t, withRedis())
+	s := newStack(t, withRedis(), withSQLite())
 	s.login("op1001", "it")
 	c := s.dial(callerNumber, pressOne...)
 	s.until("caller bridged", time.Minute, func() bool { return heard(c, "bridge", "") })
@@ -196,7 +197,7 @@ func TestRestartTalking(t *testing.T) {
 // process re-adopted: the caller is hung up by the flow's own rule (the
 // helpline side ended the talk), one CDR, by the operator.
 func TestRestartTalkOperatorHangsUp(t *testing.T) {
-	s := newStack(t, withRedis(), withEndpoints(phones(map[string]aritest.Phone{
+	s := newStack(t, withRedis(), withSQLite(), withEndpoints(phones(map[string]aritest.Phone{
 		"op1001": {Answer: aritest.Answer, TalkFor: 60 * time.Second},
 	})...))
 	s.login("op1001", "it")
@@ -220,7 +221,7 @@ func TestRestartTalkOperatorHangsUp(t *testing.T) {
 // new process follows it to its end, thanks the caller and writes one
 // voicemail CDR naming the file.
 func TestRestartVoicemail(t *testing.T) {
-	s := newStack(t, withRedis())
+	s := newStack(t, withRedis(), withSQLite())
 	s.login("op1001", "it")
 	if err := s.q.Pause(s.ctx, "op1001", "meeting", s.clock.Now()); err != nil {
 		t.Fatal(err)
@@ -269,7 +270,7 @@ func TestRestartVoicemail(t *testing.T) {
 // caller gets the language menu, chooses English and is queued; the CDR
 // keeps the channel's arrival time.
 func TestRestartWelcome(t *testing.T) {
-	s := newStack(t, withRedis())
+	s := newStack(t, withRedis(), withSQLite())
 	s.login("op1001", "it", "en")
 	c := s.dial(callerNumber)
 	s.until("welcome playing", time.Minute, func() bool { return heard(c, "playback", string(pWelcome)) })
@@ -308,7 +309,7 @@ func TestRestartWelcome(t *testing.T) {
 // died between StasisStart and the answer) is run from the start.
 func TestRestartUnanswered(t *testing.T) {
 	var c *aritest.Call
-	s := newStack(t, withRedis(), beforeStart(func(s *stack, acfg ari.Config) {
+	s := newStack(t, withRedis(), withSQLite(), beforeStart(func(s *stack, acfg ari.Config) {
 		old, err := ari.OpenEvents(acfg, ari.EventsOptions{PingInterval: -1})
 		if err != nil {
 			t.Fatal(err)
@@ -341,7 +342,7 @@ func TestRestartUnanswered(t *testing.T) {
 // TestRestartMark: the talk's mark on the caller's channel holds the
 // operator and the times, never the caller's number.
 func TestRestartMark(t *testing.T) {
-	s := newStack(t, withRedis())
+	s := newStack(t, withRedis(), withSQLite())
 	s.login("op1001", "it")
 	c := s.dial(callerNumber, pressOne...)
 	s.until("caller bridged", time.Minute, func() bool { return heard(c, "bridge", "") })
@@ -361,4 +362,93 @@ func TestRestartMark(t *testing.T) {
 	}
 	s.cdrOf(c, callerNumber)
 	s.noNumberLeak(callerNumber)
+}
+
+// TestAsteriskRestart: Asterisk dies and comes back with calls in the
+// welcome, waiting and talking. After the event stream is back, the app
+// finds a new startup time and every call gone: each is closed with one
+// CDR whose note says engine_restart — unanswered if it never reached an
+// operator, answered (cut short) if it did — never as a caller's hang-up.
+func TestAsteriskRestart(t *testing.T) {
+	s := newStack(t, withRedis(), withSQLite(), withEndpoints(phones(map[string]aritest.Phone{
+		"op1001": {Answer: aritest.Answer}, "op1002": {Answer: aritest.Answer},
+	})...))
+	s.login("op1001", "it")
+	talking := s.dial(callerNumber, pressOne...)
+	s.until("caller bridged", time.Minute, func() bool { return heard(talking, "bridge", "") })
+	s.login("op1002", "it")
+	if err := s.q.Pause(s.ctx, "op1002", "meeting", s.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	const waitingNumber, welcomeNumber = "+393330000001", "+393330000002"
+	waiting := s.dial(waitingNumber, pressOne...)
+	s.until("caller waiting", time.Minute, func() bool { return heard(waiting, "moh", "") })
+	welcome := s.dial(welcomeNumber)
+	s.until("welcome playing", time.Minute, func() bool { return heard(welcome, "playback", string(pWelcome)) })
+	s.advance(5 * time.Second)
+
+	s.srv.RestartAsterisk()
+	s.waitFor("event stream lost", func() bool { return s.events.State() == ari.StateReconnecting })
+	if n := len(s.srv.Channels()); n != 0 {
+		t.Fatalf("%d channels after the restart, want none", n)
+	}
+	s.advance(3 * time.Second) // Asterisk boots
+	s.reconnect()
+
+	for _, tc := range []struct {
+		name   string
+		call   *aritest.Call
+		number string
+		want   cdr.Outcome
+	}{
+		{"talking", talking, callerNumber, cdr.Answered},
+		{"waiting", waiting, waitingNumber, cdr.Unanswered},
+		{"welcome", welcome, welcomeNumber, cdr.Unanswered},
+	} {
+		rec := s.cdrOf(tc.call, tc.number)
+		if rec.Outcome != tc.want || rec.HangupBy != cdr.HangupSystem || !strings.HasPrefix(rec.Note, ivr.NoteEngineRestart) {
+			t.Errorf("%s: CDR %+v, want %s with an engine_restart note", tc.name, rec, tc.want)
+		}
+		if tc.want == cdr.Unanswered && (rec.QueuedAt.IsZero() || rec.Language == "") {
+			t.Errorf("%s: CDR %+v: an unanswered call needs its queue time and language", tc.name, rec)
+		}
+	}
+	if rec := s.cdrOf(talking, callerNumber); rec.Operator != "op1001" || rec.TalkSeconds() < 5 {
+		t.Errorf("talk cut short: CDR %+v", rec)
+	}
+	s.cdrCount(3)
+	if n := s.counter("helpline_ariapp_asterisk_restarts_total"); n != 1 {
+		t.Errorf("restarts %v, want 1", n)
+	}
+	if n := s.counter("helpline_ariapp_vanished_channels_total"); n < 3 {
+		t.Errorf("vanished %v, want the three callers (and the leg)", n)
+	}
+	// The quarterly report counts the two that never reached an
+	// operator as unanswered and says so.
+	period, err := report.NewPeriod("2026-11-01", "2026-12-01", rome)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := report.FromStore(s.ctx, s.store, period, report.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in := res.Inbound; in.Unanswered != 2 || in.Answered != 1 || in.EngineRestart != 3 || in.EngineRestartUnanswered != 2 {
+		t.Errorf("report inbound %+v, want 2 unanswered and 3 lost with the restart", in)
+	}
+	if report.NoteEngineRestart != ivr.NoteEngineRestart {
+		t.Errorf("report counts notes %q, the flow writes %q", report.NoteEngineRestart, ivr.NoteEngineRestart)
+	}
+	// The waiting call is out of the queue: it must not be offered to
+	// anyone again.
+	snap, err := s.q.Snapshot(s.ctx, s.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for lang, calls := range snap.Waiting {
+		if len(calls) > 0 {
+			t.Errorf("queue %s still holds %d calls", lang, len(calls))
+		}
+	}
+	s.noLeaks()
 }

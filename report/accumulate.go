@@ -4,11 +4,18 @@ import (
 	"cmp"
 	"iter"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/helpline-it/helpline/cdr"
 	"github.com/helpline-it/helpline/report/metric"
 )
+
+// NoteEngineRestart starts the note of a CDR whose call vanished with a
+// restart of the switchboard (the call flow's ivr.NoteEngineRestart; the
+// report knows no telephony, so the word is repeated here, and a test
+// keeps the two equal).
+const NoteEngineRestart = "engine_restart"
 
 // Accumulator computes a Result from records fed one at a time, in any
 // order, without holding them: memory grows with the number of answered
@@ -102,6 +109,12 @@ func (a *Accumulator) addInbound(r *cdr.Record) {
 	default:
 		a.skipped.UnknownOutcome++
 		return
+	}
+	if strings.HasPrefix(r.Note, NoteEngineRestart) {
+		a.in.EngineRestart++
+		if r.Outcome == cdr.Unanswered {
+			a.in.EngineRestartUnanswered++
+		}
 	}
 	if metric.Offered(r) {
 		s := a.langs[r.Language]

@@ -194,3 +194,65 @@ func TestRenderEmpty(t *testing.T) {
 		}
 	}
 }
+
+// TestEngineRestartFootnote: calls that vanished with a restart of the
+// switchboard are counted (unanswered ones among the unanswered) and the
+// text report says so in a footnote, in both languages; without any, no
+// footnote and no JSON field.
+func TestEngineRestartFootnote(t *testing.T) {
+	loc := rome(t)
+	p, err := NewPeriod("2025-06-01", "2025-06-08", loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mon := time.Date(2025, 6, 2, 10, 0, 0, 0, loc)
+	lost := func(id string, o cdr.Outcome) cdr.Record {
+		r := call(id, mon, o)
+		r.Note = NoteEngineRestart + ": Asterisk restarted; the channel vanished with it"
+		return r
+	}
+	recs := []cdr.Record{
+		call("1", mon, cdr.Answered), call("2", mon, cdr.Unanswered),
+		lost("3", cdr.Unanswered), lost("4", cdr.Unanswered), lost("5", cdr.Answered),
+	}
+	res := Build(p, "", each(recs))
+	in := res.Inbound
+	if in.Unanswered != 3 || in.Answered != 2 || in.EngineRestart != 3 || in.EngineRestartUnanswered != 2 {
+		t.Errorf("inbound = %+v", in)
+	}
+	for lang, want := range map[Lang]string{
+		Italian: "Nota: 3 chiamate sono cadute per un riavvio del centralino (Asterisk); 2, che non avevano ancora raggiunto un'operatrice, sono contate tra le non risposte",
+		English: "Note: 3 calls were cut off by a restart of the switchboard (Asterisk); the 2 that had not reached an operator yet are counted as unanswered",
+	} {
+		var buf bytes.Buffer
+		if err := WriteText(&buf, &res, lang); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("%s text lacks the footnote %q:\n%s", lang, want, buf.String())
+		}
+	}
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, &res); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `"engine_restart": 3`) || !strings.Contains(buf.String(), `"engine_restart_unanswered": 2`) {
+		t.Errorf("JSON lacks the restart counts:\n%s", buf.String())
+	}
+
+	res = Build(p, "", each(recs[:2]))
+	buf.Reset()
+	if err := WriteText(&buf, &res, English); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "restart") {
+		t.Errorf("footnote without any restart:\n%s", buf.String())
+	}
+	buf.Reset()
+	if err := WriteJSON(&buf, &res); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "engine_restart") {
+		t.Errorf("JSON restart field without any restart:\n%s", buf.String())
+	}
+}

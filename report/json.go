@@ -41,16 +41,19 @@ type jsonPeriod struct {
 }
 
 type jsonInbound struct {
-	Total          int64            `json:"total"`
-	Queued         int64            `json:"queued"`
-	Answered       int64            `json:"answered"`
-	Unanswered     int64            `json:"unanswered"`
-	Voicemail      int64            `json:"voicemail"`
-	Abandoned      int64            `json:"abandoned"`
-	Blacklisted    int64            `json:"blacklisted"`
-	WelcomeHangup  int64            `json:"welcome_hangup"`
-	SharesOfTotal  jsonTotalShares  `json:"shares_of_total"`
-	SharesOfQueued jsonQueuedShares `json:"shares_of_queued"`
+	Total         int64 `json:"total"`
+	Queued        int64 `json:"queued"`
+	Answered      int64 `json:"answered"`
+	Unanswered    int64 `json:"unanswered"`
+	Voicemail     int64 `json:"voicemail"`
+	Abandoned     int64 `json:"abandoned"`
+	Blacklisted   int64 `json:"blacklisted"`
+	WelcomeHangup int64 `json:"welcome_hangup"`
+	// Calls that vanished with a switchboard restart (see Inbound); absent when none.
+	EngineRestart           int64            `json:"engine_restart,omitempty"`
+	EngineRestartUnanswered int64            `json:"engine_restart_unanswered,omitempty"`
+	SharesOfTotal           jsonTotalShares  `json:"shares_of_total"`
+	SharesOfQueued          jsonQueuedShares `json:"shares_of_queued"`
 }
 
 type jsonTotalShares struct {
@@ -172,6 +175,7 @@ func toJSON(res *Result) jsonReport {
 		Inbound: jsonInbound{
 			Total: in.Total, Queued: in.Queued, Answered: in.Answered, Unanswered: in.Unanswered,
 			Voicemail: in.Voicemail, Abandoned: in.Abandoned, Blacklisted: in.Blacklisted, WelcomeHangup: in.WelcomeHangup,
+			EngineRestart: in.EngineRestart, EngineRestartUnanswered: in.EngineRestartUnanswered,
 			SharesOfTotal:  jsonTotalShares(in.SharesOfTotal),
 			SharesOfQueued: jsonQueuedShares(in.SharesOfQueued),
 		},

@@ -42,6 +42,8 @@ type labels struct {
 	queued, answered, unanswered, voicemail, abandoned, blacklisted, welcome, total string
 	change, pieTitle                                                                string
 
+	restartFootnote string
+
 	secTalk, talkTotal, talkAverage, talkFootnote string
 
 	secWait, waitAverage, waitSentence, waitSeconds, waitNone string
@@ -97,6 +99,8 @@ func itLabels() *labels {
 		talkAverage:  "Tempo medio di conversazione per chiamata",
 		waitAverage:  "Tempo di attesa medio di trasferimento alle operatrici",
 		talkFootnote: "(1) Durata totale delle chiamate risposte diviso il numero delle chiamate risposte (%s ÷ %s).",
+		restartFootnote: "Nota: %s chiamate sono cadute per un riavvio del centralino (Asterisk); %s, che non avevano ancora raggiunto un'operatrice, " +
+			"sono contate tra le non risposte, le altre hanno mantenuto il proprio esito.",
 
 		secWait:      "3. Tempo di attesa medio di trasferimento alle operatrici",
 		waitSentence: "Il tempo che l'utenza attende prima di essere trasferita ad un'operatrice è, in media, di %s.",
@@ -190,6 +194,8 @@ func enLabels() *labels {
 		talkAverage:  "Average talk time per call",
 		waitAverage:  "Average wait before reaching an operator",
 		talkFootnote: "(1) Total talk time of answered calls divided by the number of answered calls (%s ÷ %s).",
+		restartFootnote: "Note: %s calls were cut off by a restart of the switchboard (Asterisk); the %s that had not reached an operator yet " +
+			"are counted as unanswered, the others kept their outcome.",
 
 		secWait:      "3. Average wait before reaching an operator",
 		waitSentence: "Callers wait on average %s before they are put through to an operator.",

@@ -39,8 +39,15 @@ type Inbound struct {
 	Total, Queued                              int64
 	Answered, Unanswered, Voicemail, Abandoned int64
 	Blacklisted, WelcomeHangup                 int64
-	SharesOfTotal                              TotalShares
-	SharesOfQueued                             QueuedShares
+	// EngineRestart counts the calls that vanished with a restart of the
+	// switchboard (Asterisk) rather than ending: their CDR's note starts
+	// with NoteEngineRestart. EngineRestartUnanswered of them never
+	// reached an operator and are among Unanswered; the others kept
+	// their outcome (a talk cut short is still answered). The text
+	// report says so in a footnote when there are any.
+	EngineRestart, EngineRestartUnanswered int64
+	SharesOfTotal                          TotalShares
+	SharesOfQueued                         QueuedShares
 }
 
 // TotalShares are percentages of the inbound total with one decimal,
