@@ -203,7 +203,7 @@ func newStack(t *testing.T, opts ...option) *stack {
 
 	s := &stack{
 		t: t, ctx: ctx, clock: clock, evTime: clockwork.NewFakeClock(), srv: srv,
-		logs: &testenv.LogBuffer{},
+		logs:  &testenv.LogBuffer{},
 		start: clock.Now(), step: o.step, opts: o,
 	}
 	if s.step == 0 {
