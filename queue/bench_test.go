@@ -113,3 +113,55 @@ func evalshaMicros(ctx context.Context, c *redis.Client) float64 {
 	}
 	return 0
 }
+
+// BenchmarkRedisSnapshot measures Snapshot with 2,000 waiting calls and
+// 300 operators (a busy national queue): the script's HVALS of both
+// hashes, the reply, and decoding it. Between two snapshots one call
+// arrives, as under load, so the decoding cache sees one new record.
+//
+//	go test -run '^$' -bench BenchmarkRedisSnapshot -benchtime 200x ./queue/
+func BenchmarkRedisSnapshot(b *testing.B) {
+	srv := testenv.StartRedis(b)
+	client := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	b.Cleanup(func() { _ = client.Close() })
+	ctx := context.Background()
+	langs := []string{"it", "en", "ar"}
+	r, err := NewRedis(client, RedisOptions{Prefix: "snap", Service: "svc", Languages: langs})
+	if err != nil {
+		b.Fatal(err)
+	}
+	t0 := time.UnixMilli(1772445600000)
+	const calls, ops = 2000, 300
+	for i := range calls {
+		c := Call{ID: fmt.Sprintf("call-%07d", i), Service: "svc", Language: langs[i%3], Tag: "t", Enqueued: t0.Add(time.Duration(i) * time.Millisecond)}
+		if err := r.Enqueue(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range ops {
+		op := Operator{ID: fmt.Sprintf("op-%05d", i), Endpoint: "PJSIP/x", Skills: []string{langs[i%3]}}
+		if err := r.Login(ctx, op, t0); err != nil {
+			b.Fatal(err)
+		}
+		if err := r.Pause(ctx, op.ID, "bench", t0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		c := Call{ID: fmt.Sprintf("new-%07d", i), Service: "svc", Language: "it", Tag: "t", Enqueued: t0.Add(time.Hour + time.Duration(i)*time.Millisecond)}
+		if err := r.Enqueue(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		s, err := r.Snapshot(ctx, t0.Add(2*time.Hour))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n := len(s.Waiting["it"]) + len(s.Waiting["en"]) + len(s.Waiting["ar"]); n != calls+i+1 || len(s.Operators) != ops {
+			b.Fatalf("snapshot: %d calls, %d operators", n, len(s.Operators))
+		}
+	}
+}

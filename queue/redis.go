@@ -42,6 +42,9 @@ type Redis struct {
 	log     zerolog.Logger
 	dropped atomic.Int64
 
+	// snap caches decoded records for Snapshot (see recordCache).
+	snap recordCache
+
 	mu    sync.RWMutex
 	langs []string // sorted; a subset of the server's langs set
 	// keys and pre cache layout(nil) for langs: the hot path builds no
@@ -389,14 +392,11 @@ func (r *Redis) Snapshot(ctx context.Context, now time.Time) (Snapshot, error) {
 	calls, _ := parts[0].([]any)
 	ops, _ := parts[1].([]any)
 	s := Snapshot{At: ms(now), Waiting: make(map[string][]WaitingCall)}
-	var all []redisCall
-	for _, v := range calls {
-		var c redisCall
-		str, _ := v.(string)
-		if err := json.Unmarshal([]byte(str), &c); err != nil {
-			return Snapshot{}, fmt.Errorf("queue: snapshot: decoding call: %w", err)
-		}
-		all = append(all, c)
+	all := make([]redisCall, 0, len(calls))
+	var ops2 []redisOp
+	err = r.snap.decode(calls, ops, func(c *redisCall) { all = append(all, *c) }, func(o *redisOp) { ops2 = append(ops2, *o) })
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("queue: snapshot: %w", err)
 	}
 	slices.SortFunc(all, func(a, b redisCall) int {
 		if a.Enq != b.Enq {
@@ -407,18 +407,72 @@ func (r *Redis) Snapshot(ctx context.Context, now time.Time) (Snapshot, error) {
 	for _, c := range all {
 		s.Waiting[c.Lang] = append(s.Waiting[c.Lang], WaitingCall{Call: c.call(), OfferedTo: c.Op})
 	}
-	for _, v := range ops {
-		var o redisOp
-		str, _ := v.(string)
-		if err := json.Unmarshal([]byte(str), &o); err != nil {
-			return Snapshot{}, fmt.Errorf("queue: snapshot: decoding operator: %w", err)
-		}
+	for _, o := range ops2 {
 		if o.St != LoggedOut {
-			s.Operators = append(s.Operators, o.operator())
+			op := o.operator()
+			op.Skills = slices.Clone(op.Skills) // the cached record's stays as it was
+			s.Operators = append(s.Operators, op)
 		}
 	}
 	slices.SortFunc(s.Operators, func(a, b Operator) int { return strings.Compare(a.ID, b.ID) })
 	return s, nil
+}
+
+// recordCache remembers the decoded form of the call and operator records
+// the last snapshots returned, keyed by their exact JSON text. A record's
+// text changes only when the record does (an offer, a state change), so
+// a snapshot decodes only what changed since the previous one: with
+// thousands of waiting calls the decoding was most of a snapshot's cost
+// (the call flow takes one per waiting call on entry and every
+// NoOperatorGrace). Two generations are kept: entries not seen in the
+// snapshot after the one that filled them are dropped, so the cache holds
+// at most about two snapshots' worth.
+type recordCache struct {
+	mu              sync.Mutex
+	calls, callsOld map[string]*redisCall
+	opsCur, opsOld  map[string]*redisOp
+}
+
+// decode decodes every call and operator text (Redis replies: strings),
+// reusing what the cache knows, and hands each to the callbacks.
+func (rc *recordCache) decode(calls, ops []any, onCall func(*redisCall), onOp func(*redisOp)) error {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	curC := make(map[string]*redisCall, len(calls))
+	for _, v := range calls {
+		str, _ := v.(string)
+		c := rc.calls[str]
+		if c == nil {
+			c = rc.callsOld[str]
+		}
+		if c == nil {
+			c = new(redisCall)
+			if err := json.Unmarshal([]byte(str), c); err != nil {
+				return fmt.Errorf("decoding call: %w", err)
+			}
+		}
+		curC[str] = c
+		onCall(c)
+	}
+	curO := make(map[string]*redisOp, len(ops))
+	for _, v := range ops {
+		str, _ := v.(string)
+		o := rc.opsCur[str]
+		if o == nil {
+			o = rc.opsOld[str]
+		}
+		if o == nil {
+			o = new(redisOp)
+			if err := json.Unmarshal([]byte(str), o); err != nil {
+				return fmt.Errorf("decoding operator: %w", err)
+			}
+		}
+		curO[str] = o
+		onOp(o)
+	}
+	rc.callsOld, rc.calls = rc.calls, curC
+	rc.opsOld, rc.opsCur = rc.opsCur, curO
+	return nil
 }
 
 func cmpInt(a, b int64) int {
