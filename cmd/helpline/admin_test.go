@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -310,6 +312,55 @@ func TestServeNeverLogsTheARIPassword(t *testing.T) {
 				if strings.Contains(log, form) {
 					t.Errorf("the ARI password (%q) is in the log:\n%s", form, log)
 				}
+			}
+		})
+	}
+}
+
+// TestServeListensOnLoopback: the health/metrics/admin listener binds
+// loopback unless the configuration says otherwise, and a public address
+// is refused at start without allow_public and an admin token.
+func TestServeListensOnLoopback(t *testing.T) {
+	file, _ := serveConfig(t, "http://127.0.0.1:1", "127.0.0.1:1")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "  listen: 127.0.0.1:9522\n") {
+		t.Fatal("serveConfig no longer sets http.listen as this test expects")
+	}
+	noListen := writeTemp(t, "helpline.yaml", strings.Replace(string(data), "  listen: 127.0.0.1:9522\n", "", 1))
+	public := writeTemp(t, "helpline.yaml", strings.Replace(string(data), "127.0.0.1:9522", "0.0.0.0:9522", 1))
+	publicNoToken := writeTemp(t, "helpline.yaml", strings.Replace(string(data), "  listen: 127.0.0.1:9522\n",
+		"  listen: 0.0.0.0:9522\n  allow_public: true\n", 1))
+
+	// The default: the node asks for a loopback address.
+	asked := make(chan string, 1)
+	hooks := &serveHooks{listen: func(addr string) (net.Listener, error) {
+		asked <- addr
+		return nil, errors.New("test: not listening")
+	}}
+	var stderr testenv.LogBuffer
+	execServe(context.Background(), clockwork.NewFakeClock(), serveEnv, &stderr, hooks, "--config", noListen)
+	select {
+	case addr := <-asked:
+		host, _, err := net.SplitHostPort(addr)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			t.Errorf("default listener %q is not a loopback address", addr)
+		}
+	default:
+		t.Fatalf("serve never opened its listener:\n%s", stderr.String())
+	}
+
+	for _, tc := range []struct{ name, file, want string }{
+		{"public address", public, "http.listen: \"0.0.0.0:9522\" is not a loopback address"},
+		{"public without a token", publicNoToken, "http.allow_public: a public listener needs http.admin_token_env or http.admin_token_file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr testenv.LogBuffer
+			code := execServe(context.Background(), clockwork.NewFakeClock(), serveEnv, &stderr, nil, "--config", tc.file)
+			if code == exitOK || !strings.Contains(stderr.String(), tc.want) || strings.Contains(stderr.String(), "helpline node started") {
+				t.Errorf("exit %d, stderr %q; want a refusal saying %q", code, stderr.String(), tc.want)
 			}
 		})
 	}
