@@ -48,9 +48,10 @@ type AdopterFunc func(ctx context.Context, o *Orphan)
 // Adopt calls f.
 func (f AdopterFunc) Adopt(ctx context.Context, o *Orphan) { f(ctx, o) }
 
-// DefaultAdopter resumes callers (Orphan.Resume), hands operators' own
-// calls to the OperatorHandler and hangs up operator legs whose call's
-// flow is gone. It is the seam of the restart story: a deployment that
+// DefaultAdopter resumes callers (Orphan.Resume: every state, with the
+// Flow's Readopt), hands operators' own calls to the OperatorHandler and
+// hangs up operator legs that belong to no re-adopted caller (ringing
+// ones included: the call is offered again). It is the seam of the restart story: a deployment that
 // wants another policy (e.g. leave everything to a supervisor) passes its
 // own Adopter.
 var DefaultAdopter Adopter = AdopterFunc(func(ctx context.Context, o *Orphan) {
@@ -95,9 +96,11 @@ func (o *Orphan) take(k kind) (*Call, error) {
 	return &Call{c}, nil
 }
 
-// Resume takes a caller back: the Flow's Resume when it has one (the call
-// keeps its queue place and times), else, or when the queue does not know
-// the call, the flow from the start. It returns once the call is taken.
+// Resume takes a caller back, with its Legs: the Flow's Readopt when it
+// has one (any state: see ivr.Flow.Readopt), else its Resume (the queue
+// only), else, or when the queue does not know the call, the flow from
+// the start. It returns once the call is taken; the REST reads that find
+// where the call was run on the call's own goroutine.
 func (o *Orphan) Resume() error {
 	c, err := o.take(kindInbound)
 	if err != nil {

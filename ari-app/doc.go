@@ -69,15 +69,25 @@
 //     playback ended; GET /recordings/live/{name} 404 → the stored file is
 //     the result; GET /bridges/{id} lists us → entered), and a leg found
 //     Up in Stasis is answered;
+//   - a channel found gone is told apart: GET /asterisk/info's
+//     status.startup_time is read at start and after every reconnect; if
+//     it changed, Asterisk restarted and every channel vanished with it
+//     (note ivr.NoteEngineRestart…: the flow closes the call as the
+//     engine's loss, unanswered unless answered or recorded; metric
+//     helpline_ariapp_asterisk_restarts_total); otherwise its end was
+//     merely lost with the socket;
 //   - the app lists GET /applications/{app} channel_ids: channels it does
-//     not know are Orphans, offered to the Adopter. DefaultAdopter resumes
-//     callers (ivr.Flow.Resume keeps their queue place; the flow from the
-//     start when the queue does not know them), hands operators dialling
-//     in to the OperatorHandler and hangs up operator legs whose call's
-//     flow is gone. The same reconciliation runs at start, which is the
-//     seam of the restart story (a later issue: what the previous process
-//     left must be re-adopted with its times; Adopter is where a different
-//     policy plugs in).
+//     not know are Orphans, offered to the Adopter. Answered operator legs
+//     of a caller that is itself an orphan go with the caller (Orphan.Legs:
+//     a talk goes on); the other legs are offered first (DefaultAdopter
+//     hangs them up: a phone left ringing by a dead process stops before
+//     its call is offered again). DefaultAdopter resumes callers with
+//     ivr.Flow.Readopt (Readopter) — the queue entry, the channel's
+//     HELPLINE_MARK variable (MarkVariable), the bridge, the live
+//     recording say where the call was; see ivr's doc, "Restarts" — and
+//     hands operators dialling in to the OperatorHandler. The same
+//     reconciliation runs at start: it is how a new process (after a
+//     SIGKILL of the previous one) takes every call over.
 //
 // # Stopping
 //

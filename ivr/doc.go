@@ -152,36 +152,61 @@
 //
 // # Restarts
 //
-// Cancelling Handle's context (the app stops) leaves a waiting call as it
-// is — queued, with music — and writes no CDR: the next process re-adopts
-// it with Resume, which keeps its queue entry (Enqueued time, place,
-// language) and writes the one CDR when the call ends. A call in talk is
-// left bridged (re-adopting talks comes later).
+// Cancelling Handle's context (the app stops in order) leaves a waiting
+// call as it is — queued, with music — and writes no CDR. A process can
+// also die without stopping (SIGKILL, a crash): then nothing at all is
+// cleaned up. Either way the next process re-adopts every call still on
+// the engine with Flow.Readopt, and the call ends with exactly one CDR,
+// written by whichever process sees its end. What it knows of the call
+// is what survives the process:
 //
-// # Several nodes
+//   - the queue entry (Redis): language, Enqueued time, place, and the
+//     operator it was being offered to;
+//   - a Mark the flow writes on the channel itself (an ARI channel
+//     variable) at the two steps the queue forgets: when the talk starts
+//     (operator, language, queue and connect times) and when the caller
+//     chooses voicemail (the recording's name). It holds no number;
+//   - what the engine shows: the channel's state and creation time (the
+//     CDR's ArrivedAt), the bridge and the operator's leg in it, the live
+//     or stored recording.
 //
-// Nodes, each attached to its own Asterisk, may share one queue
-// (Dispatcher.Join). Assign stays global — the oldest waiting call with a
-// matching operator, wherever either is — because that is what keeps
-// arrival order across nodes; letting each node assign only its own calls
-// would let a node's newer caller overtake an older one on another node.
-// Only the node holding a call's channel can bridge it, so an offer for
-// another node's call is handed over to that node (queue.Nodes: a Redis
-// list per node, read with BLPOP), which originates the operator's leg
-// itself: directly when the operator's phone is registered with its own
-// Asterisk, otherwise through its inter-node trunk to the node hosting
-// them ("PJSIP/<user>@<trunk>"). There is no double ring because the
-// offer — a reservation made atomically by Assign — reaches exactly one
-// node, the call's owner; a hand-over that is lost, late, or reaches a
-// node that died is bounded by the offer's TTL, after which the call is
-// back in its place. The owner does not return a handed-over offer it
-// cannot deliver yet (a call about to leave or not re-adopted yet): doing
-// so would have the assigning node offer it again at once, in a loop.
+// State by state:
 //
-// Every node beats every third of Cluster.HeartbeatTTL and reaps the
-// nodes whose beat expired: their operators are paused "unreachable" (no
-// node can ring a softphone registered with a dead Asterisk) and their
-// calls leave the queue, since their channels died with it. The TTL
-// outlasts an app restart, so re-adoption keeps a call's place; a node
-// that beats again gets its unreachable operators back.
+//   - welcome or menu (answered, not queued, no mark): the language menu
+//     again, without the welcome, then the queue, entered now. We chose
+//     this over queueing at once in the default language: a person in
+//     danger needs an operator who speaks her language, the menu costs a
+//     few seconds, and the welcome she already heard is not repeated.
+//     ArrivedAt stays the channel's creation time, so the report's
+//     weekday × hour figures still count her call when it came. The
+//     blacklist is asked again (cheap, and a number blocked meanwhile is
+//     refused). Not answered yet: the flow from the start.
+//   - waiting: the queue entry is kept as it is (place, language, max
+//     wait from the original Enqueued time).
+//   - ringing an operator: the ring died with the process (the adapter
+//     hangs the leg up); the offer is returned (Leave, then Enqueue again
+//     with the same Enqueued time: same place), the operator is free and
+//     not paused (it was not her fault), and the call is offered anew.
+//   - talking: nothing is touched; the talk loop watches the caller, the
+//     operator's leg and her feature codes as before, and the CDR keeps
+//     the connect time and operator of the mark (else the bridge's
+//     creation time and the leg's operator). A talk that ended while no
+//     process ran (the leg is gone) is closed as answered, by the
+//     operator, and the caller left alone in the bridge is hung up.
+//   - voicemail: the recording is let finish (RecordingAwaiter) rather
+//     than stopped: Asterisk records on without us, and cutting a message
+//     short to tidy up after our own crash would cost the caller what she
+//     was saying. The file is kept and named in the CDR; she hears the
+//     thanks as usual. If the recording never started, the intro and the
+//     recording run again.
+//
+// A call whose channel vanished because the engine itself restarted
+// (HangupNoter's note starts with NoteEngineRestart) is closed as
+// unanswered with that note, HangupBy system — not as the caller's
+// hang-up — unless she had talked (answered, cut short) or a message was
+// recorded; the report counts those notes in a footnote.
+//
+// Not covered: a call that ended while no process was running leaves no
+// channel to find; the dispatcher removes its queue entry, but no CDR is
+// written for it (the queue entry lacks the caller's hash a record needs).
 package ivr
