@@ -78,7 +78,6 @@ type caller struct {
 	placeErr  error
 	end       aritest.Hangup
 	ended     bool
-	bridged   bool
 	hungUp    bool // the script itself hung up
 	scriptErr error
 	// stuck is the state the caller was in when they gave up on a call
@@ -165,11 +164,49 @@ func (c *caller) run(ctx context.Context, w *world) {
 		return
 	}
 	c.end, c.ended = h, true
-	for _, x := range call.Heard() {
-		if x.Kind == "bridge" {
-			c.bridged = true
+}
+
+// talked reports whether the caller was in a bridge at the same time as
+// an operator's phone: what a person calls "I spoke with someone". A
+// bridge the operator never reached (their leg failed) does not count.
+func (w *world) talked(c *caller) bool {
+	w.mu.Lock()
+	rings := append([]*aritest.Call(nil), w.rings...)
+	w.mu.Unlock()
+	far := time.Now().Add(time.Hour)
+	end := func(t time.Time) time.Time {
+		if t.IsZero() {
+			return far
+		}
+		return t
+	}
+	for _, x := range c.call.Heard() {
+		if x.Kind != "bridge" {
+			continue
+		}
+		for _, r := range rings {
+			for _, y := range r.Heard() {
+				if y.Kind == "bridge" && y.Media == x.Media && maxTime(x.Start, y.Start).Before(minTime(end(x.End), end(y.End))) {
+					return true
+				}
+			}
 		}
 	}
+	return false
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // errOver means the call ended while the script still had steps: not an
@@ -201,17 +238,25 @@ func (c *caller) script(ctx context.Context) error {
 	c.setState("waiting")
 	switch c.kind {
 	case talker, menuDefault:
-		if err := c.awaitBridge(ctx); err != nil {
-			return err
+		for {
+			bridge, err := c.awaitBridge(ctx)
+			if err != nil {
+				return err
+			}
+			c.setState("talking")
+			if c.talk == 0 {
+				return nil // the operator ends the call
+			}
+			if !sleep(ctx, c.talk) {
+				return ctx.Err()
+			}
+			if open, _ := openBridge(c.call.Heard()); open == bridge {
+				return c.hangup()
+			}
+			// The bridge came down under us (the operator's leg failed):
+			// back to waiting, as the caller hears.
+			c.setState("waiting")
 		}
-		c.setState("talking")
-		if c.talk == 0 {
-			return nil // the operator ends the call
-		}
-		if !sleep(ctx, c.talk) {
-			return ctx.Err()
-		}
-		return c.hangup()
 	case abandoner:
 		if !sleep(ctx, c.patience) {
 			return ctx.Err()
@@ -343,16 +388,25 @@ func (c *caller) awaitMOH(ctx context.Context) error {
 	})
 }
 
-// awaitBridge waits until the caller is bridged with an operator.
-func (c *caller) awaitBridge(ctx context.Context) error {
-	return c.poll(ctx, func(h []aritest.Heard) bool {
-		for _, x := range h {
-			if x.Kind == "bridge" {
-				return true
-			}
-		}
-		return false
+// awaitBridge waits until the caller is in a bridge and returns its id.
+func (c *caller) awaitBridge(ctx context.Context) (string, error) {
+	var id string
+	err := c.poll(ctx, func(h []aritest.Heard) bool {
+		var ok bool
+		id, ok = openBridge(h)
+		return ok
 	})
+	return id, err
+}
+
+// openBridge is the bridge the caller is in now, if any.
+func openBridge(h []aritest.Heard) (string, bool) {
+	for i := len(h) - 1; i >= 0; i-- {
+		if h[i].Kind == "bridge" && h[i].End.IsZero() {
+			return h[i].Media, true
+		}
+	}
+	return "", false
 }
 
 func (c *caller) awaitHeardEnd(ctx context.Context, media string) error {
@@ -515,6 +569,9 @@ func (o *operator) run(ctx context.Context) {
 		if err != nil {
 			continue
 		}
+		o.w.mu.Lock()
+		o.w.rings = append(o.w.rings, ring)
+		o.w.mu.Unlock()
 		n := o.rings.Add(1)
 		if o.spec.missEvery > 0 && n%int64(o.spec.missEvery) == 0 {
 			o.misses.Add(1)

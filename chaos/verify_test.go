@@ -273,7 +273,7 @@ func (w *world) summary(t *testing.T) summary {
 		case n > 1 || fin[id] > 1:
 			s.duplicated++
 		}
-		for _, p := range judge(c, recs, in) {
+		for _, p := range judge(w, c, recs, in) {
 			switch {
 			case strings.HasPrefix(p, "STUCK"):
 				s.stuck++

@@ -88,8 +88,64 @@ type world struct {
 	nodes   int // processes started
 	callers []*caller
 	ops     []*operator
+	rings   []*aritest.Call // every call to an operator's phone
 	faults  []string
 	leaked  int // callers whose number the privacy scan found
+
+	asteriskRestarts int
+}
+
+// freezeCDRFiles makes the SQLite database and its WAL immutable (chattr
+// +i): every write the node makes fails with EPERM, as on a disk gone
+// read-only, even for root. The returned func undoes it (also at cleanup).
+func (w *world) freezeCDRFiles(t *testing.T) (undo func()) {
+	t.Helper()
+	files := []string{w.dbPath, w.dbPath + "-wal"}
+	var frozen []string
+	var once sync.Once
+	undo = func() {
+		once.Do(func() {
+			for _, f := range frozen {
+				if out, err := exec.Command("chattr", "-i", f).CombinedOutput(); err != nil {
+					t.Errorf("chattr -i %s: %v: %s", f, err, out)
+				}
+			}
+		})
+	}
+	t.Cleanup(undo)
+	for _, f := range files {
+		if _, err := os.Stat(f); err != nil {
+			continue
+		}
+		out, err := exec.Command("chattr", "+i", f).CombinedOutput()
+		if err != nil {
+			t.Fatalf("the disk fault needs chattr +i (root, on ext4/xfs/btrfs) on %s: %v: %s", f, err, out)
+		}
+		frozen = append(frozen, f)
+	}
+	if len(frozen) == 0 {
+		t.Fatal("no CDR file to freeze")
+	}
+	return undo
+}
+
+// awaitLog waits (bounded) until some serve log has a line with msg.
+func (w *world) awaitLog(t *testing.T, msg, otherwise string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		paths, _ := filepath.Glob(filepath.Join(w.logDir, "serve-*.log"))
+		for _, p := range paths {
+			if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), `"message":"`+msg) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("no %q in the logs: %s", msg, otherwise)
+			return
+		}
+		time.Sleep(100 * time.Millisecond) // the log is a file; poll it
+	}
 }
 
 func newWorld(t *testing.T, ctx context.Context) *world {
