@@ -16,7 +16,7 @@ import (
 
 	"github.com/helpline-it/helpline/callerid"
 	"github.com/helpline-it/helpline/cdr"
-	"github.com/helpline-it/helpline/cdr/sqlite"
+	"github.com/helpline-it/helpline/cdr/engine"
 	"github.com/helpline-it/helpline/config"
 )
 
@@ -45,37 +45,46 @@ type cdrStoreFlags struct {
 
 func (f *cdrStoreFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.db, "db", "", "SQLite call-record database (overrides the config's cdr.path)")
-	cmd.Flags().StringVar(&f.configFile, "config", "", "helpline YAML configuration (for cdr.path, the HMAC key and the service)")
+	cmd.Flags().StringVar(&f.configFile, "config", "", "helpline YAML configuration (for the cdr store, the HMAC key and the service)")
 }
 
-// resolve loads the configuration, if any, and returns the SQLite path.
-// mustExist refuses a missing database file (export would otherwise
-// create an empty one and export nothing, silently).
-func (f *cdrStoreFlags) resolve(c *cobra.Command, d *Deps, mustExist bool) (*config.Config, string, error) {
+// resolve loads the configuration, if any, and returns the store to
+// open: the --db SQLite file, else the configuration's cdr section
+// (SQLite or PostgreSQL). mustExist refuses a missing SQLite file (export
+// would otherwise create an empty one and export nothing, silently).
+func (f *cdrStoreFlags) resolve(c *cobra.Command, d *Deps, mustExist bool) (*config.Config, config.CDR, error) {
 	var cfg *config.Config
 	if f.configFile != "" {
 		var err error
 		if cfg, err = loadConfig(c, d, f.configFile); err != nil {
-			return nil, "", err
+			return nil, config.CDR{}, err
 		}
 	}
-	var path string
+	var store config.CDR
 	switch {
 	case f.db != "":
-		path = f.db
-	case cfg != nil && cfg.CDR.Driver == config.DriverPostgres:
-		return nil, "", usageErrorf("%s--config %s uses the postgres CDR store, which this command does not support yet; pass --db", prefix(c), f.configFile)
+		store = config.CDR{Driver: config.DriverSQLite, Path: f.db}
 	case cfg != nil:
-		path = cfg.CDR.Path
+		store = cfg.CDR
 	default:
-		return nil, "", usageErrorf("%smissing --db (an SQLite file) or --config", prefix(c))
+		return nil, store, usageErrorf("%smissing --db (an SQLite file) or --config", prefix(c))
 	}
-	if mustExist {
-		if st, err := os.Stat(path); err != nil || st.IsDir() {
-			return nil, "", usageErrorf("%s%s: no such database file", prefix(c), path)
+	if mustExist && store.Driver != config.DriverPostgres {
+		if st, err := os.Stat(store.Path); err != nil || st.IsDir() {
+			return nil, store, usageErrorf("%s%s: no such database file", prefix(c), store.Path)
 		}
 	}
-	return cfg, path, nil
+	return cfg, store, nil
+}
+
+// openStore opens the store resolve returned, with the command's clock
+// and environment (for cdr.password_env).
+func openStore(c *cobra.Command, d *Deps, store config.CDR, mustExist bool) (*engine.Store, error) {
+	db, err := engine.Open(c.Context(), store, engine.Options{Now: d.Clock.Now, MustExist: mustExist, Getenv: d.Getenv})
+	if err != nil {
+		return nil, fmt.Errorf("%s%w", prefix(c), err)
+	}
+	return db, nil
 }
 
 type cdrImportOptions struct {
@@ -161,7 +170,7 @@ func runCdrImport(c *cobra.Command, d *Deps, o *cdrImportOptions, file string) e
 	if o.maxErrors < 0 {
 		return usageErrorf("%sinvalid --max-errors %d: want 0 or more", prefix(c), o.maxErrors)
 	}
-	cfg, dbPath, err := o.store.resolve(c, d, false)
+	cfg, store, err := o.store.resolve(c, d, false)
 	if err != nil {
 		return err
 	}
@@ -194,11 +203,12 @@ func runCdrImport(c *cobra.Command, d *Deps, o *cdrImportOptions, file string) e
 	counted := &countingReader{r: src}
 
 	ctx := c.Context()
-	db, err := sqlite.Open(ctx, dbPath, sqlite.Options{Now: d.Clock.Now})
+	db, err := openStore(c, d, store, false)
 	if err != nil {
-		return fmt.Errorf("%sopen %s: %w", prefix(c), dbPath, err)
+		return err
 	}
 	defer db.Close()
+	dbPath := db.Where
 
 	opts := cdr.ImportOptions{
 		NeutralOptions: cdr.NeutralOptions{AllowUnknownKeys: o.allowUnknown, Service: service},
@@ -307,7 +317,7 @@ func runCdrExport(c *cobra.Command, d *Deps, o *cdrExportOptions) error {
 	if f.Direction != "" && f.Direction != cdr.Inbound && f.Direction != cdr.Outbound {
 		return usageErrorf("%sinvalid --direction %q: want inbound or outbound", prefix(c), o.direction)
 	}
-	cfg, dbPath, err := o.store.resolve(c, d, true)
+	cfg, store, err := o.store.resolve(c, d, true)
 	if err != nil {
 		return err
 	}
@@ -326,11 +336,12 @@ func runCdrExport(c *cobra.Command, d *Deps, o *cdrExportOptions) error {
 	}
 
 	ctx := c.Context()
-	db, err := sqlite.Open(ctx, dbPath, sqlite.Options{Now: d.Clock.Now})
+	db, err := openStore(c, d, store, true)
 	if err != nil {
-		return fmt.Errorf("%sopen %s: %w", prefix(c), dbPath, err)
+		return err
 	}
 	defer db.Close()
+	dbPath := db.Where
 
 	var out io.Writer = d.Stdout
 	var file *os.File

@@ -18,7 +18,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
-	"github.com/helpline-it/helpline/cdr/sqlite"
+	"github.com/helpline-it/helpline/cdr/engine"
 	"github.com/helpline-it/helpline/config"
 	"github.com/helpline-it/helpline/liveview"
 	"github.com/helpline-it/helpline/queue"
@@ -86,7 +86,7 @@ type queueSetup struct {
 	opts    liveview.Options
 	client  *redis.Client
 	q       *queue.Redis
-	records *sqlite.DB
+	records *engine.Store
 	addr    string
 }
 
@@ -133,7 +133,7 @@ func runQueue(c *cobra.Command, d *Deps, o *queueOptions) error {
 	return runLive(ctx, c, d, o, s)
 }
 
-func recordsOrNil(db *sqlite.DB) liveview.Records {
+func recordsOrNil(db *engine.Store) liveview.Records {
 	if db == nil {
 		return nil // a typed nil would look like a store
 	}
@@ -230,23 +230,30 @@ func setupQueue(ctx context.Context, c *cobra.Command, d *Deps, o *queueOptions)
 
 	// Call records, read only: refuse a missing file rather than create an
 	// empty database and show zeros.
-	dbPath := o.db
-	if dbPath == "" && cfg != nil && cfg.CDR.Driver == config.DriverSQLite {
-		dbPath = cfg.CDR.Path
+	// PostgreSQL is asked when opened.
+	var store config.CDR
+	flag, use := "--db", true
+	switch {
+	case o.db != "":
+		store = config.CDR{Driver: config.DriverSQLite, Path: o.db}
+	case cfg != nil && cfg.CDR.Driver == config.DriverPostgres:
+		store, flag = cfg.CDR, "--config cdr.dsn"
+	case cfg != nil && cfg.CDR.Path != "":
+		store, flag = cfg.CDR, "--config cdr.path"
+	default:
+		use = false // the view works without today's figures
 	}
-	if dbPath != "" {
-		flag := "--db"
-		if o.db == "" {
-			flag = "--config cdr.path"
-		}
-		if st, err := os.Stat(dbPath); err != nil || st.IsDir() {
+	if use && store.Driver != config.DriverPostgres {
+		if st, err := os.Stat(store.Path); err != nil || st.IsDir() {
 			s.close()
-			return nil, usageErrorf("%s%s %s: no such database file", prefix(c), flag, dbPath)
+			return nil, usageErrorf("%s%s %s: no such database file", prefix(c), flag, store.Path)
 		}
-		db, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
+	}
+	if use {
+		db, err := engine.Open(ctx, store, engine.Options{MustExist: true, Getenv: d.Getenv})
 		if err != nil {
 			s.close()
-			return nil, fmt.Errorf("%s%s %s: %w", prefix(c), flag, dbPath, err)
+			return nil, fmt.Errorf("%s%s: %w", prefix(c), flag, err)
 		}
 		s.records = db
 	}

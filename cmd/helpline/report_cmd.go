@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/helpline-it/helpline/cdr/sqlite"
+	"github.com/helpline-it/helpline/cdr/engine"
 	"github.com/helpline-it/helpline/config"
 	"github.com/helpline-it/helpline/report"
 )
@@ -87,7 +87,9 @@ type reportPlan struct {
 	period report.Period
 	lang   report.Lang
 	format string
-	dbPath string
+	// store is the call-record store to read: the --db file, or the
+	// configuration's cdr section (SQLite or PostgreSQL).
+	store config.CDR
 }
 
 // planReport checks every flag before anything is opened, and names the
@@ -153,22 +155,23 @@ func planReport(o *reportOptions, env reportEnv) (*reportPlan, error) {
 
 	switch {
 	case o.db != "":
-		p.dbPath = o.db
-	case cfg != nil && cfg.CDR.Driver == config.DriverPostgres:
-		return nil, usagef("--config %s uses the postgres CDR store, which report does not read yet; pass --db", o.configFile)
+		p.store = config.CDR{Driver: config.DriverSQLite, Path: o.db}
 	case cfg != nil:
-		p.dbPath = cfg.CDR.Path
+		p.store = cfg.CDR
 	default:
 		return nil, usagef("missing --db (SQLite call records) or --config")
 	}
+	if p.store.Driver == config.DriverPostgres {
+		return p, nil // the server is asked when the report opens it
+	}
 	// Opening a missing path would create an empty database and print a
 	// report of zeros: refuse instead.
-	if st, err := os.Stat(p.dbPath); err != nil || st.IsDir() {
+	if st, err := os.Stat(p.store.Path); err != nil || st.IsDir() {
 		flag := "--db"
 		if o.db == "" {
 			flag = "--config cdr.path"
 		}
-		return nil, usagef("%s %s: no such database file", flag, p.dbPath)
+		return nil, usagef("%s %s: no such database file", flag, p.store.Path)
 	}
 	return p, nil
 }
@@ -196,9 +199,9 @@ func runReport(ctx context.Context, o *reportOptions, env reportEnv) error {
 	if err != nil {
 		return err
 	}
-	db, err := sqlite.Open(ctx, p.dbPath, sqlite.Options{})
+	db, err := engine.Open(ctx, p.store, engine.Options{MustExist: true, Getenv: env.d.Getenv})
 	if err != nil {
-		return fmt.Errorf("report: open %s: %w", p.dbPath, err)
+		return fmt.Errorf("report: %w", err)
 	}
 	defer db.Close()
 	res, err := report.FromStore(ctx, db, p.period, report.Options{Service: o.service})
