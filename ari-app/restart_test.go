@@ -452,3 +452,38 @@ func TestAsteriskRestart(t *testing.T) {
 	}
 	s.noLeaks()
 }
+
+// TestRestartMenu: the process dies while the language menu plays (the
+// welcome is over, no key yet). The new process plays the menu again;
+// the caller's choice takes her to her language's queue.
+func TestRestartMenu(t *testing.T) {
+	s := newStack(t, withRedis(), withSQLite())
+	s.login("op1001", "en")
+	c := s.dial(callerNumber)
+	s.until("menu playing", time.Minute, func() bool { return heard(c, "playback", string(pMenuIT)) })
+	s.restart()
+	s.until("menu again", time.Minute, func() bool {
+		n := 0
+		for _, h := range c.Heard() {
+			if h.Kind == "playback" && h.Media == string(pMenuIT) {
+				n++
+			}
+		}
+		return n == 2
+	})
+	if err := c.SendDTMF("2"); err != nil {
+		t.Fatal(err)
+	}
+	s.until("caller bridged", time.Minute, func() bool { return heard(c, "bridge", "") })
+	if err := c.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	rec := s.cdrOf(c, callerNumber)
+	if rec.Outcome != cdr.Answered || rec.Language != "en" || rec.Operator != "op1001" || !rec.ArrivedAt.Equal(s.start.UTC()) {
+		t.Errorf("CDR %+v", rec)
+	}
+	s.cdrCount(1)
+	s.notHungUpByUs(c)
+	s.until("operator hung up", time.Minute, func() bool { return len(s.srv.Channels()) == 0 })
+	s.noLeaks()
+}
