@@ -233,6 +233,13 @@ func TestEngineRestartFootnote(t *testing.T) {
 		}
 	}
 	var buf bytes.Buffer
+	if err := WriteHTML(&buf, &res, English); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "Note: 3 calls were cut off by a restart") {
+		t.Errorf("HTML lacks the footnote")
+	}
+	buf.Reset()
 	if err := WriteJSON(&buf, &res); err != nil {
 		t.Fatal(err)
 	}
@@ -247,6 +254,13 @@ func TestEngineRestartFootnote(t *testing.T) {
 	}
 	if strings.Contains(buf.String(), "restart") {
 		t.Errorf("footnote without any restart:\n%s", buf.String())
+	}
+	buf.Reset()
+	if err := WriteHTML(&buf, &res, English); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "restart of the switchboard") {
+		t.Errorf("HTML footnote without any restart")
 	}
 	buf.Reset()
 	if err := WriteJSON(&buf, &res); err != nil {

@@ -43,6 +43,8 @@ type htmlView struct {
 	TalkTitle    string
 	Talk         htmlTable
 	TalkFootnote string
+	// RestartFootnote is set when calls were lost with a switchboard restart.
+	RestartFootnote string
 
 	WaitTitle, WaitText string
 
@@ -122,6 +124,15 @@ type htmlHeatLevel struct {
 // heatLevels is the number of shades above zero in the heat map.
 const heatLevels = 8
 
+// restartFootnote is the inbound section's note on calls lost with a
+// switchboard restart ("" when there were none).
+func restartFootnote(f *printer, in *Inbound) string {
+	if in.EngineRestart == 0 {
+		return ""
+	}
+	return fmt.Sprintf(f.l.restartFootnote, f.int(in.EngineRestart), f.int(in.EngineRestartUnanswered))
+}
+
 func newHTMLView(res *Result, lang Lang) *htmlView {
 	f := newPrinter(lang)
 	l := f.l
@@ -138,10 +149,11 @@ func newHTMLView(res *Result, lang Lang) *htmlView {
 		Change:       fmt.Sprintf(l.change, f.periodName(res.Previous.Period)) + ": " + previousText(f, &res.Previous),
 		PieTitle:     l.pieTitle + " (" + f.int(in.Queued) + ")",
 
-		TalkTitle:    l.secTalk,
-		TalkFootnote: fmt.Sprintf(l.talkFootnote, f.duration(res.Talk.Total), f.int(res.Talk.Calls)),
-		WaitTitle:    l.secWait,
-		WaitText:     waitText(f, &res.Wait),
+		RestartFootnote: restartFootnote(f, in),
+		TalkTitle:       l.secTalk,
+		TalkFootnote:    fmt.Sprintf(l.talkFootnote, f.duration(res.Talk.Total), f.int(res.Talk.Calls)),
+		WaitTitle:       l.secWait,
+		WaitText:        waitText(f, &res.Wait),
 
 		WeekTitle:     l.secWeekday,
 		OutboundTitle: l.secOutbound,

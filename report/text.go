@@ -39,8 +39,8 @@ func WriteText(w io.Writer, res *Result, lang Lang) error {
 	t.rule()
 	t.row(l.total, f.int(in.Total), f.pct(sharesSum(in.Total)), "")
 	t.write(bw)
-	if in.EngineRestart > 0 {
-		p(l.restartFootnote+"\n", f.int(in.EngineRestart), f.int(in.EngineRestartUnanswered))
+	if note := restartFootnote(f, in); note != "" {
+		p("%s\n", note)
 	}
 	p("%s: %s\n", fmt.Sprintf(l.change, f.periodName(res.Previous.Period)), previousText(f, &res.Previous))
 	p("%s\n", l.source)
