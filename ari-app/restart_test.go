@@ -487,3 +487,35 @@ func TestRestartMenu(t *testing.T) {
 	s.until("operator hung up", time.Minute, func() bool { return len(s.srv.Channels()) == 0 })
 	s.noLeaks()
 }
+
+// TestStopThenReadoptTalk: an orderly stop (SIGTERM) lets a talk go on
+// past the drain bound, bridged, with no CDR; the next process re-adopts
+// it and writes the one CDR with the first connect time.
+func TestStopThenReadoptTalk(t *testing.T) {
+	s := newStack(t, withRedis(), withSQLite())
+	s.login("op1001", "it")
+	c := s.dial(callerNumber, pressOne...)
+	s.until("caller bridged", time.Minute, func() bool { return heard(c, "bridge", "") })
+	connected := s.clock.Now()
+	s.stop() // drains for 10 s, then leaves the talk to the next process
+	if _, ended := c.Ended(); ended {
+		t.Fatal("the orderly stop cut the talk")
+	}
+	s.cdrCount(0)
+	s.dead = append(s.dead, s.proc)
+	s.startProcess(nil)
+	s.waitFor("new process reconciled", func() bool { return s.counter("helpline_ariapp_reconciles_total") >= 1 })
+	s.settle()
+	s.advance(10 * time.Second)
+	if err := c.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	rec := s.cdrOf(c, callerNumber)
+	if rec.Outcome != cdr.Answered || rec.Operator != "op1001" || rec.ConnectedAt.Sub(connected).Abs() > time.Second || rec.TalkSeconds() < 19 {
+		t.Errorf("CDR %+v, want connected at about %v", rec, connected.UTC())
+	}
+	s.cdrCount(1)
+	s.notHungUpByUs(c)
+	s.until("operator hung up", time.Minute, func() bool { return len(s.srv.Channels()) == 0 })
+	s.noLeaks()
+}
