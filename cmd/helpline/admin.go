@@ -16,6 +16,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/rs/zerolog"
 
+	"github.com/helpline-it/helpline/ari"
 	"github.com/helpline-it/helpline/config"
 	"github.com/helpline-it/helpline/queue"
 )
@@ -44,11 +45,23 @@ const adminMaxBody = 4 << 10
 // adminMaxReason bounds a pause reason (it is shown on supervisors' screens).
 const adminMaxReason = 200
 
+// adminMaxRecording bounds a voicemail served by the admin API (the
+// flow's limit is minutes of 8 kHz audio: a few MB).
+const adminMaxRecording = 64 << 20
+
+// recordingStore is the part of Asterisk's recording store the admin API
+// reads (ari.Recordings in production).
+type recordingStore interface {
+	ListStored(ctx context.Context) ([]ari.StoredRecording, error)
+	StoredFile(ctx context.Context, name string) (*ari.File, error)
+}
+
 // adminAPI serves /admin/ for one node.
 type adminAPI struct {
 	tokenSum [sha256.Size]byte // of the token; zero when the API is off
 	enabled  bool
 	q        queue.Queue
+	recs     recordingStore
 	ops      map[string]config.Operator
 	clock    clockwork.Clock
 	log      zerolog.Logger
@@ -61,9 +74,9 @@ type adminAPI struct {
 // newAdminAPI builds the admin API. drain stops the node as SIGTERM does
 // (no new call, calls in progress finish, then exit). With a zero token
 // the API is off; that is said once in the log here.
-func newAdminAPI(cfg *config.Config, token config.Secret, q queue.Queue, clock clockwork.Clock,
+func newAdminAPI(cfg *config.Config, token config.Secret, q queue.Queue, recs recordingStore, clock clockwork.Clock,
 	log zerolog.Logger, drain context.CancelFunc) *adminAPI {
-	a := &adminAPI{q: q, ops: map[string]config.Operator{}, clock: clock, drain: drain,
+	a := &adminAPI{q: q, recs: recs, ops: map[string]config.Operator{}, clock: clock, drain: drain,
 		log: log.With().Str("component", "admin").Logger()}
 	for _, op := range cfg.Operators {
 		a.ops[op.ID] = op
@@ -80,6 +93,8 @@ func newAdminAPI(cfg *config.Config, token config.Secret, q queue.Queue, clock c
 	m.HandleFunc("GET /admin/operators", a.operators)
 	m.HandleFunc("POST /admin/operators/{id}/{action}", a.operatorAction)
 	m.HandleFunc("POST /admin/drain", a.drainNode)
+	m.HandleFunc("GET /admin/recordings", a.recordings)
+	m.HandleFunc("GET /admin/recordings/{name}", a.recording)
 	a.mux = m
 	return a
 }
@@ -314,6 +329,78 @@ func (a *adminAPI) drainNode(w http.ResponseWriter, r *http.Request) {
 		a.drain()
 	})
 	adminJSON(w, http.StatusAccepted, map[string]any{"draining": true, "already": !first})
+}
+
+// recordings answers GET /admin/recordings: the voicemails Asterisk keeps
+// (names only: vm-<channel id>, no number).
+func (a *adminAPI) recordings(w http.ResponseWriter, r *http.Request) {
+	all, err := a.recs.ListStored(r.Context())
+	if err != nil {
+		a.log.Error().Err(err).Msg("admin: listing recordings")
+		adminError(w, http.StatusBadGateway, "listing Asterisk's recordings failed: "+err.Error())
+		return
+	}
+	out := []ari.StoredRecording{}
+	for _, rec := range all {
+		if validRecordingName(rec.Name) {
+			out = append(out, rec)
+		}
+	}
+	adminJSON(w, http.StatusOK, out)
+}
+
+// recording answers GET /admin/recordings/{name}: one voicemail's audio,
+// streamed from Asterisk. Only names the flow gives voicemails are
+// accepted (vm- and [A-Za-z0-9._-]), so no name can walk out of the
+// recordings (no '/', no "..", nothing encoded).
+func (a *adminAPI) recording(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if !validRecordingName(name) {
+		adminError(w, http.StatusBadRequest, fmt.Sprintf("recording name %q: want vm- followed by letters, digits, '.', '-' or '_' (no path)", truncateForError(name)))
+		return
+	}
+	f, err := a.recs.StoredFile(r.Context(), name)
+	if errors.Is(err, ari.ErrNotFound) {
+		adminError(w, http.StatusNotFound, "no recording "+name)
+		return
+	}
+	if err != nil {
+		a.log.Error().Err(err).Str("recording", name).Msg("admin: reading a recording")
+		adminError(w, http.StatusBadGateway, "reading the recording from Asterisk failed: "+err.Error())
+		return
+	}
+	defer f.Body.Close()
+	if f.Size > adminMaxRecording {
+		adminError(w, http.StatusBadGateway, fmt.Sprintf("recording %s is %d bytes, over the %d this API serves", name, f.Size, adminMaxRecording))
+		return
+	}
+	ct := f.ContentType
+	if !strings.HasPrefix(ct, "audio/") {
+		ct = "application/octet-stream"
+	}
+	a.log.Info().Str("recording", name).Str("remote", r.RemoteAddr).Msg("admin: recording fetched")
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if f.Size >= 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(f.Size))
+	}
+	_, _ = io.Copy(w, io.LimitReader(f.Body, adminMaxRecording))
+}
+
+// validRecordingName reports whether name is a voicemail name as
+// ivr.VoicemailName makes them.
+func validRecordingName(name string) bool {
+	if len(name) <= len("vm-") || len(name) > 128 || !strings.HasPrefix(name, "vm-") || strings.Contains(name, "..") {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		b := name[i]
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '.' || b == '-' || b == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // storeError answers a queue failure: 503 when the store is unreachable.

@@ -224,28 +224,7 @@ func TestPrivacyNoRawNumberAtRest(t *testing.T) {
 
 	c = place(voicemail)
 	s.drive("voicemail caller waits", heardMOH(c))
-	if err := c.SendDTMF("9"); err != nil {
-		t.Fatal(err)
-	}
-	s.drive("recording started", func() bool {
-		for _, rq := range srv.Requests() {
-			if rq.Method == http.MethodPost && rq.Route == "/channels/{channelId}/record" {
-				return true
-			}
-		}
-		return false
-	})
-	if err := c.Speak(4 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	for range 50 { // 5 s of the fake clock: the message is spoken
-		clock.Advance(100 * time.Millisecond)
-		srv.Flush()
-	}
-	if err := c.SendDTMF("#"); err != nil {
-		t.Fatal(err)
-	}
-	s.drive("voicemail call over", ended(c))
+	leaveVoicemail(s, c)
 	want[c] = cdr.Voicemail
 
 	// Back from the break: answered.

@@ -328,7 +328,7 @@ func startNode(ctx context.Context, cfg *config.Config, secrets config.Secrets, 
 	// The admin API (admin.go) shares the listener; its drain stops the
 	// node as SIGTERM does.
 	ctx, adminDrain := context.WithCancel(ctx)
-	admin := newAdminAPI(cfg, secrets.AdminToken, q, d.Clock, log, adminDrain)
+	admin := newAdminAPI(cfg, secrets.AdminToken, q, client.Recordings(), d.Clock, log, adminDrain)
 	n.http = &http.Server{Handler: admin.mount(n.handler(reg)), ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: 8 << 10}
 	n.httpDone = make(chan error, 1)
 	go func() { n.httpDone <- n.http.Serve(ln) }()
