@@ -62,6 +62,7 @@ type plan struct {
 	trunk      string // the trunk endpoint id, from trunk.dial
 	match      []string
 	operators  []operatorPlan
+	internode  []internodePlan // internode.go
 	errs       config.Errors
 }
 
@@ -92,6 +93,7 @@ func (p *plan) check() {
 	p.checkCodecs("codecs", p.site.Codecs)
 	p.checkTrunk()
 	p.checkOperators()
+	p.checkInternode()
 	p.checkSecrets()
 	if !strings.HasPrefix(p.site.MusicOnHoldDir, "/") || strings.ContainsAny(p.site.MusicOnHoldDir, ";\n\r") {
 		p.failSite("music_on_hold_dir", "%q must be an absolute directory path", truncate(p.site.MusicOnHoldDir))

@@ -167,6 +167,7 @@ func TestTollFraudRule(t *testing.T) {
 		{site: "site.yaml"},
 		{site: "site-ip.yaml"},
 		{site: "site-compose.yaml", replace: []string{"http://127.0.0.1:8088", "http://asterisk:8088"}},
+		{site: "site-ip.yaml", replace: []string{`service: "1522"` + "\n", nodesYAML}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.site, func(t *testing.T) {
@@ -196,6 +197,13 @@ func checkDialplan(t *testing.T, cfg *config.Config, site *Site, text string) {
 			}
 			app, _, _ := strings.Cut(parts[2], "(")
 			switch {
+			case app == "Dial" && k == "exten" && s.name == contextInternode:
+				// The one Dial allowed: to this node's own softphone, by
+				// the extension that names it.
+				if parts[2] != "Dial(PJSIP/"+parts[0]+")" || !slices.Contains(operatorEndpoints(cfg), parts[0]) {
+					t.Errorf("[%s] %q dials something other than the operator's softphone %s", s.name, l, parts[0])
+				}
+				extens = append(extens, parts[0])
 			case app == "Hangup" && k == "same":
 			case app == "Stasis" && k == "exten":
 				args := strings.TrimSuffix(strings.TrimPrefix(parts[2], "Stasis("), ")")
@@ -214,16 +222,24 @@ func checkDialplan(t *testing.T, cfg *config.Config, site *Site, text string) {
 			}
 		case contextOperators:
 			operatorExtens = extens
+		case contextInternode:
+			if !slices.Equal(extens, operatorEndpoints(cfg)) {
+				t.Errorf("[%s] holds %v, want exactly the operators' softphones %v", s.name, extens, operatorEndpoints(cfg))
+			}
 		case "general", "globals":
 			if len(extens) > 0 {
 				t.Errorf("[%s] holds extensions %v", s.name, extens)
 			}
 		}
 	}
-	if want := []string{"general", "globals", contextInbound, contextOperators}; !slices.Equal(contexts, want) {
+	want := []string{"general", "globals", contextInbound, contextOperators}
+	if len(internodeTrunks(cfg)) > 0 {
+		want = append(want, contextInternode)
+	}
+	if !slices.Equal(contexts, want) {
 		t.Errorf("contexts %v, want %v", contexts, want)
 	}
-	var want []string
+	want = nil
 	for _, f := range config.Features() {
 		code := cfg.FeatureCodes[f]
 		want = append(want, code)
@@ -244,14 +260,17 @@ func checkEndpoints(t *testing.T, cfg *config.Config, text string) {
 	for _, o := range cfg.Operators {
 		operators = append(operators, strings.TrimPrefix(o.Endpoint, "PJSIP/"))
 	}
-	if len(objs["endpoint"]) != len(operators)+1 {
-		t.Errorf("%d endpoints, want %d operators and the trunk", len(objs["endpoint"]), len(operators))
+	internode := internodeTrunks(cfg)
+	if len(objs["endpoint"]) != len(operators)+1+len(internode) {
+		t.Errorf("%d endpoints, want %d operators, the trunk and %d inter-node trunks", len(objs["endpoint"]), len(operators), len(internode))
 	}
 	for name, e := range objs["endpoint"] {
 		ctx := e.get("context")
 		want := contextOperators
 		if name == trunk {
 			want = contextInbound
+		} else if slices.Contains(internode, name) {
+			want = contextInternode
 		} else if !slices.Contains(operators, name) {
 			t.Errorf("endpoint %q is neither the trunk nor an operator", name)
 		}
@@ -282,8 +301,8 @@ func checkEndpoints(t *testing.T, cfg *config.Config, text string) {
 		}
 	}
 	for name, id := range objs["identify"] {
-		if ep := id.get("endpoint"); !slices.Equal(ep, []string{trunk}) {
-			t.Errorf("identify %q matches addresses to %v: only the trunk is identified by address", name, ep)
+		if ep := id.get("endpoint"); len(ep) != 1 || (ep[0] != trunk && !slices.Contains(internode, ep[0])) {
+			t.Errorf("identify %q matches addresses to %v: only the trunks are identified by address", name, ep)
 		}
 	}
 	for _, g := range objs["global"] {
@@ -292,7 +311,7 @@ func checkEndpoints(t *testing.T, cfg *config.Config, text string) {
 		}
 	}
 	for name, aor := range objs["aor"] {
-		if name != trunk && !slices.Equal(aor.get("max_contacts"), []string{"1"}) {
+		if name != trunk && !slices.Contains(internode, name) && !slices.Equal(aor.get("max_contacts"), []string{"1"}) {
 			t.Errorf("aor %q: max_contacts %v, want 1 (one softphone per operator)", name, aor.get("max_contacts"))
 		}
 	}
@@ -305,4 +324,24 @@ func TestParseConfSeesComments(t *testing.T) {
 	if got := fmt.Sprint(s[0].keys); got != "[[k v;w] [j 1]]" {
 		t.Errorf("keys = %s", got)
 	}
+}
+
+// operatorEndpoints are the operators' softphone endpoint ids, in order.
+func operatorEndpoints(cfg *config.Config) []string {
+	var out []string
+	for _, o := range cfg.Operators {
+		out = append(out, strings.TrimPrefix(o.Endpoint, "PJSIP/"))
+	}
+	return out
+}
+
+// internodeTrunks are the endpoint ids of the trunks to the other nodes.
+func internodeTrunks(cfg *config.Config) []string {
+	var out []string
+	for id, n := range cfg.Nodes {
+		if id != cfg.NodeID {
+			out = append(out, strings.TrimPrefix(n.Trunk, "PJSIP/"))
+		}
+	}
+	return out
 }

@@ -140,6 +140,10 @@ func (p *plan) extensionsConf() []byte {
 		"numbers and the operators' context only their feature codes, and each",
 		"of them enters the Stasis application "+app+". Any other number is refused.",
 	)
+	if len(p.internode) > 0 {
+		c.comment("One exception, at the end: the inter-node context dials this node's",
+			"softphones, and only them, for callers waiting on the other nodes.")
+	}
 	c.blank()
 	c.section("general", "")
 	c.set("static", "yes")
@@ -180,6 +184,7 @@ func (p *plan) extensionsConf() []byte {
 		c.line(fmt.Sprintf("exten => %s,1,%s", code, stasis))
 		c.line(" same => n,Hangup()")
 	}
+	p.internodeDialplan(c)
 	return c.bytes()
 }
 
@@ -237,6 +242,9 @@ func (p *plan) modules() []moduleGroup {
 		{"Sound file formats: prompts and recordings (wav), Asterisk's own sounds (gsm, ulaw, alaw, sln).",
 			[]string{"format_wav", "format_gsm", "format_pcm", "format_sln"}},
 		{"Codecs and their transcoders.", codecs},
+	}
+	if len(p.internode) > 0 {
+		groups = append(groups, moduleGroup{"Inter-node trunks: the internode context dials this node's softphones.", []string{"app_dial"}})
 	}
 	if len(external) > 0 {
 		groups = append(groups, moduleGroup{
@@ -457,6 +465,7 @@ func (p *plan) pjsipConf() []byte {
 	for _, m := range p.match {
 		c.set("match", m)
 	}
+	p.internodePJSIP(c)
 	return c.bytes()
 }
 

@@ -64,6 +64,10 @@ func realSecrets(t *testing.T, cfg *config.Config, site *Site) Secrets {
 	return sec
 }
 
+// nodesYAML makes testdata/helpline.yaml node1 of three nodes sharing one
+// queue (replacing its service line).
+const nodesYAML = "service: \"1522\"\nnode_id: node1\nnodes:\n  node1: {trunk: PJSIP/internode-node1, host: 10.0.0.11}\n  node2: {trunk: PJSIP/internode-node2, host: \"10.0.0.12:5070\"}\n  node3: {trunk: PJSIP/internode-node3, host: node3.switchboard.lan}\n"
+
 // TestGolden compares every generated file with testdata/golden/<case>/.
 // Run `go test ./asterisk -update` after an intended change and review the
 // diff.
@@ -78,6 +82,8 @@ func TestGolden(t *testing.T) {
 		{name: "ip-trunk-placeholders", site: "site-ip.yaml",
 			secrets: func(_ *testing.T, c *config.Config, s *Site) Secrets { return PlaceholderSecrets(c, s) }},
 		{name: "compose", site: "site-compose.yaml", replace: []string{"http://127.0.0.1:8088", "http://asterisk:8088"},
+			secrets: func(_ *testing.T, c *config.Config, s *Site) Secrets { return PlaceholderSecrets(c, s) }},
+		{name: "nodes", site: "site-ip.yaml", replace: []string{`service: "1522"` + "\n", nodesYAML},
 			secrets: func(_ *testing.T, c *config.Config, s *Site) Secrets { return PlaceholderSecrets(c, s) }},
 	}
 	for _, tc := range cases {
