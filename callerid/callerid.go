@@ -144,7 +144,15 @@ func Normalize(raw, region string) (canonical string, withheld, valid bool) {
 	// letters or other junk should not get that far.
 	if plausible(s) {
 		if num, err := phonenumbers.Parse(s, region); err == nil && phonenumbers.IsPossibleNumber(num) {
-			return phonenumbers.Format(num, phonenumbers.E164), false, true
+			// A canonical form must read back as itself, or one caller
+			// would get two hashes: junk such as "0 08  1000000000000000"
+			// formats to "+8100000000000000", which parses to
+			// "+810000000000000" (Japan's national prefix is stripped).
+			// Such a number is not trusted (testdata/fuzz/FuzzNormalize).
+			e164 := phonenumbers.Format(num, phonenumbers.E164)
+			if again, err := phonenumbers.Parse(e164, region); err == nil && phonenumbers.Format(again, phonenumbers.E164) == e164 {
+				return e164, false, true
+			}
 		}
 	}
 	return "raw:" + digits.String(), false, false
