@@ -80,7 +80,7 @@ const maxPeriods = 256
 // Enqueued time and current offer) and of every operator state it wrote or
 // saw. The shadow costs a mutex and a map write per call — nothing beside
 // a Redis round trip (BenchmarkFailoverAssign). Every SyncEvery the shadow
-// is refreshed from a Redis Snapshot (all operators; this node's calls), so
+// is refreshed from a Redis Snapshot (Sync: all operators; this node's calls), so
 // operators logged in on other nodes or before a restart are known too.
 //
 // # Switching to the fallback
@@ -246,6 +246,19 @@ func NewFailover(primary Queue, o FailoverOptions) (*Failover, error) {
 // reconciliation in progress).
 func (f *Failover) Fallback() bool { return f.mode.Load() != modeRedis }
 
+// Mode is where the node's queue is now: "redis", "fallback" (in process,
+// probing Redis) or "draining" (Redis answers; offers made in process are
+// ending before the reconciliation).
+func (f *Failover) Mode() string {
+	switch f.mode.Load() {
+	case modeFallback:
+		return "fallback"
+	case modeDraining:
+		return "draining"
+	}
+	return "redis"
+}
+
 // FallbackBetween reports whether [from, to] overlaps a period during
 // which the node was off Redis (an open period counts up to now), for the
 // call record's Fallback mark. The last 256 periods are kept.
@@ -351,9 +364,7 @@ func (f *Failover) switchToMemory(op string, cause error) bool {
 // it is back; while Redis is healthy it refreshes the shadow every
 // SyncEvery. It returns when ctx ends.
 func (f *Failover) Run(ctx context.Context) error {
-	if f.mode.Load() == modeRedis {
-		f.resync(ctx)
-	}
+	_ = f.Sync(ctx) // errors: switched to the fallback, or retried at the next tick
 	var tick <-chan time.Time
 	if f.o.SyncEvery > 0 {
 		t := f.clock.NewTicker(f.o.SyncEvery)
@@ -369,9 +380,7 @@ func (f *Failover) Run(ctx context.Context) error {
 			return nil
 		case <-f.down:
 		case <-tick:
-			if f.mode.Load() == modeRedis {
-				f.resync(ctx)
-			}
+			_ = f.Sync(ctx)
 		}
 	}
 }
@@ -587,25 +596,35 @@ func (f *Failover) restoreOperator(ctx context.Context, want, cur Operator, now 
 	return nil, nil
 }
 
-// resync refreshes the shadow from Redis: every operator, and the calls
-// that are this node's (known to the shadow, or carrying its Node).
-func (f *Failover) resync(ctx context.Context) {
+// ErrSyncRaced is returned by Sync when the node changed the queue while
+// the Snapshot was read: the shadow is left as it is (it is up to date for
+// what the node did) and the next Sync refreshes it.
+var ErrSyncRaced = errors.New("queue: failover sync raced with a change; skipped")
+
+// Sync refreshes the shadow from Redis: every operator (logged in on any
+// node, or before this node started), and the calls that are this node's
+// (known to the shadow, or carrying its Node), so that a fallback starts
+// from them. Run calls it when it starts and every SyncEvery; it does
+// nothing on the fallback. An unavailable Redis switches the node to the
+// fallback, as any method does.
+func (f *Failover) Sync(ctx context.Context) error {
+	if f.mode.Load() != modeRedis {
+		return nil
+	}
 	seq := f.seq.Load()
 	pctx, cancel := context.WithTimeout(ctx, f.o.ProbeTimeout)
 	rs, err := f.primary.Snapshot(pctx, f.clock.Now())
 	cancel()
 	if err != nil {
 		if IsUnavailable(err) && ctx.Err() == nil {
-			// Let the normal path notice and switch.
-			f.do("sync", func(q Queue) error { _, err := q.Snapshot(ctx, f.clock.Now()); return err }, nil,
-				func(Queue) error { return nil })
+			f.failover("sync", err)
 		}
-		return
+		return fmt.Errorf("queue failover sync: %w", err)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.mode.Load() != modeRedis || f.seq.Load() != seq {
-		return // changed meanwhile; the next sync will do
+		return ErrSyncRaced
 	}
 	f.smu.Lock()
 	stand := maps.Clone(f.standIns)
@@ -640,6 +659,7 @@ func (f *Failover) resync(ctx context.Context) {
 	f.shadow.mu.Lock()
 	f.shadow.calls, f.shadow.ops = ns.calls, ns.ops
 	f.shadow.mu.Unlock()
+	return nil
 }
 
 // translate shows a stand-in operator in their true state.

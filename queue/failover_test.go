@@ -73,7 +73,7 @@ type foHarness struct {
 	ctx      context.Context
 }
 
-const probeMin = time.Second
+const probeMin = time.Hour // far beyond the seconds the tests advance between steps
 
 func newFoHarness(t *testing.T, startDown bool, redisArgs ...string) *foHarness {
 	t.Helper()
@@ -113,6 +113,19 @@ func (h *foHarness) advance(d time.Duration) {
 		h.t.Fatalf("Run never waited on the clock: %v", err)
 	}
 	h.clock.Advance(d)
+}
+
+// awaitMode polls Mode (it signals nothing) until it is want.
+func (h *foHarness) awaitMode(want string) {
+	h.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for h.f.Mode() != want {
+		select {
+		case <-deadline:
+			h.t.Fatalf("mode %s; want %s", h.f.Mode(), want)
+		case <-time.After(time.Millisecond):
+		}
+	}
 }
 
 func (h *foHarness) wantSwitch(want bool) {
@@ -266,22 +279,21 @@ func TestFailoverOutage(t *testing.T) {
 			// reconciliation.
 			h.enqueue("c7", "en")
 			late := h.assign("c4", "c")
+			// A match the fallback could make, to show draining holds it.
+			h.login("f1", "fr")
+			h.enqueue("cf", "fr")
 			during, err := h.f.Snapshot(ctx, h.now())
 			h.must("snapshot during the outage", err)
 
-			// A probe while Redis is still down fails and backs off.
-			h.advance(probeMin)
 			h.srv.Restart(t)
-			h.advance(2 * probeMin)
-			// Redis answers; the node drains its offer first.
-			ctxW, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			h.must("drain wait", h.clock.BlockUntilContext(ctxW, 1))
+			h.f.ProbeNow()
+			// Redis answers; the node lets its offer end first.
+			h.awaitMode("draining")
 			if !h.f.Fallback() {
-				t.Fatal("switched back with an offer ringing")
+				t.Fatal("Fallback() = false while draining")
 			}
 			if o, err := h.f.Assign(ctx, h.now(), 30*time.Second); !errors.Is(err, queue.ErrNoMatch) {
-				t.Fatalf("Assign while draining = %+v, %v; want ErrNoMatch", o, err)
+				t.Fatalf("Assign while draining = %+v, %v; want ErrNoMatch (cf→f1 waits for Redis)", o, err)
 			}
 			h.must("ring failed", h.f.RingFailed(ctx, late, false, "", h.now()))
 			h.wantSwitch(false)
@@ -417,4 +429,28 @@ func value(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	t.Fatalf("metric %s not registered", name)
 	return 0
+}
+
+// TestFailoverSyncLearnsOtherNodes: operators logged in elsewhere and this
+// node's calls enqueued before it started (re-adopted state) are known to
+// the fallback once Sync has read them; another node's calls are not.
+func TestFailoverSyncLearnsOtherNodes(t *testing.T) {
+	h := newFoHarness(t, false)
+	ctx := context.Background()
+	h.must("far login", h.direct.Login(ctx, queue.Operator{ID: "far", Endpoint: "PJSIP/far", Skills: []string{"it"}}, h.now()))
+	h.must("theirs", h.direct.Enqueue(ctx, queue.Call{ID: "theirs", Language: "it", Node: "n2", Enqueued: h.now()}))
+	h.must("mine", h.direct.Enqueue(ctx, queue.Call{ID: "mine", Language: "it", Node: "n1", Enqueued: h.now().Add(time.Second)}))
+	h.clock.Advance(time.Minute)
+	if err := h.f.Sync(ctx); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	h.srv.Stop()
+	h.assign("mine", "far")
+	h.wantSwitch(true)
+	if _, err := h.f.Position(ctx, "theirs"); !errors.Is(err, queue.ErrUnknownCall) {
+		t.Errorf("another node's call in the fallback: %v", err)
+	}
+	if err := h.f.Sync(ctx); err != nil {
+		t.Errorf("Sync on the fallback = %v; want nil (nothing to do)", err)
+	}
 }
