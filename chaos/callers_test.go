@@ -87,11 +87,13 @@ type caller struct {
 
 // callerPatience bounds a call: the longest legitimate one (max_wait, or a
 // talk, or a message) is well under it.
-const callerPatience = 30 * time.Second
+const callerPatience = 20 * time.Second
 
 // national is the number without its country prefix: the privacy scan
 // looks for it as well as for the full number.
-func (c *caller) national() string { return strings.TrimPrefix(c.number, "+39") }
+func (c *caller) national() string {
+	return strings.TrimPrefix(strings.TrimPrefix(c.number, "+39"), "0039")
+}
 
 func (c *caller) setState(s string) { c.state.Store(s) }
 
@@ -105,7 +107,10 @@ func newCaller(r *rand.Rand, seq int, phase string) *caller {
 	c := &caller{seq: seq, phase: phase, kind: pick(r)}
 	// +39 333 then 7 digits unique to the call: never a prefix of a
 	// channel id or a timestamp (those start 17..).
-	c.number = fmt.Sprintf("+39333%07d", 1000000+seq*7919%9000000)
+	// Presented as the PSTN may: E.164, with the international prefix
+	// 00, or national.
+	nat := fmt.Sprintf("333%07d", 1000000+seq*7919%9000000)
+	c.number = []string{"+39", "0039", ""}[seq%3] + nat
 	switch c.kind {
 	case talker:
 		c.lang = []string{"it", "en"}[r.IntN(2)]

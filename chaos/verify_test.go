@@ -59,6 +59,14 @@ func (w *world) privacyScan(t *testing.T) {
 	}
 	var hits []hit
 	scanned := 0
+	// A planted number proves the walk reaches the files it claims to
+	// scan: it must be found, once, where it was planted.
+	canary := &caller{number: "+393339999999"}
+	needles[canary.number] = canary
+	planted := filepath.Join(w.dir, "data", "planted-canary.log")
+	if err := os.WriteFile(planted, []byte(`{"caller":"`+canary.number+`"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	// Redis: an uncompressed RDB (LZF could hide a number), then the
 	// values themselves.
@@ -114,11 +122,25 @@ func (w *world) privacyScan(t *testing.T) {
 		t.Error("no recording at all: the voicemail callers left none, the scan of recordings proves nothing")
 	}
 	leaked := map[string]bool{}
+	found := 0
 	for _, h := range hits {
+		if needles[h.needle] == canary {
+			if h.where != planted {
+				t.Errorf("the planted number turned up in %s", h.where)
+			}
+			found++
+			continue
+		}
 		leaked[needles[h.needle].number] = true
 		t.Errorf("RAW NUMBER AT REST: %q in %s", h.needle, h.where)
 	}
 	w.leaked = len(leaked)
+	if found != 1 {
+		t.Errorf("the planted number was found %d times, want once in %s: the scan does not see what it claims", found, planted)
+	}
+	if err := os.Remove(planted); err != nil {
+		t.Error(err)
+	}
 }
 
 // redisValues returns every key and value in Redis as text.
@@ -323,6 +345,7 @@ func TestScanFindsNumbers(t *testing.T) {
 		{"national in a blob", "\x00\x013331234567\xff", 1},
 		{"hash only", `{"caller":"a3f1c9"}`, 0},
 		{"other number", "+393331234568", 0},
+		{"00 prefix", "caller=00393331234567", 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
