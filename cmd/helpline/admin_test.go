@@ -129,13 +129,18 @@ func TestAdminAPI(t *testing.T) {
 
 	// Who may ask.
 	for _, auth := range []string{"", "Bearer", "Bearer wrong-token", "Basic " + adminToken, "Bearer " + adminToken + "x", adminToken} {
-		code, body := s.adminDo(http.MethodPost, "/admin/operators/op1001/pause", auth, "")
-		if code != http.StatusUnauthorized || !strings.Contains(body, "missing or wrong token") {
-			t.Errorf("auth %q: %d %s; want 401", auth, code, body)
+		for _, path := range []string{"/admin/operators/op1001/pause", "/admin/drain"} {
+			code, body := s.adminDo(http.MethodPost, path, auth, "")
+			if code != http.StatusUnauthorized || !strings.Contains(body, "missing or wrong token") {
+				t.Errorf("auth %q on %s: %d %s; want 401", auth, path, code, body)
+			}
 		}
 	}
 	if got := state(); got != "available/" {
 		t.Fatalf("unauthorised requests changed op1001 to %s", got)
+	}
+	if code, _ := s.get("/readyz"); code != http.StatusOK {
+		t.Fatalf("an unauthorised drain stopped the node (/readyz %d)", code)
 	}
 
 	// Pause with a reason, as a supervisor would.
