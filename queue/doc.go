@@ -22,6 +22,14 @@
 // apart), so it implements the same contract and runs the same suite
 // (package queuetest) as the Redis store.
 //
+// Failover is what a node actually uses: Redis while it answers, Memory on
+// this node while it does not, and a reconciliation when it returns (the
+// node's waiting calls re-enqueued in their order, its operators' states
+// written back). It lives here rather than in a sub-package because
+// loading Memory with an exact copy of state — offers with their expiry,
+// busy and wrap-up operators — needs Memory's insides: no Queue method
+// makes an operator busy out of thin air.
+//
 // Calls carry their ID and a display Tag, never a number: the queue is
 // shared state and must be safe to show on a supervisor's screen. State
 // changes are streamed as Events (Watcher) so that screen follows without

@@ -111,6 +111,7 @@ func TestServeRedisDiesMidRun(t *testing.T) {
 		`helpline_queue_fallback_switches_total{to="redis"}`:         1,
 		`helpline_queue_reconcile_errors_total`:                      0,
 		`helpline_queue_reconcile_seconds_count`:                     1,
+		`helpline_ivr_blacklist_skipped_total`:                       1, // C's check, while Redis was down
 		`helpline_queue_waiting_calls{language="it",service="1522"}`: 1,
 	})
 
