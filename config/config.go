@@ -71,6 +71,10 @@ type Redis struct {
 	Password SecretRef
 	// KeyPrefix starts every key (default "helpline:").
 	KeyPrefix string
+	// Sentinel, when set (redis.sentinel), finds the master through Redis
+	// Sentinel (and follows its failovers) instead of dialling Addr. A
+	// pointer keeps Redis comparable.
+	Sentinel *RedisSentinel
 }
 
 // Network returns the network and address to dial Addr with, as

@@ -607,6 +607,7 @@ func (d *decoder) redis(n *yaml.Node, path string, r *Redis) {
 		"addr":       d.setString(&r.Addr),
 		"db":         d.setInt(&r.DB),
 		"key_prefix": d.setString(&r.KeyPrefix),
+		"sentinel":   func(v *yaml.Node, p string) { r.Sentinel = &RedisSentinel{}; d.redisSentinel(v, p, r.Sentinel) },
 	}
 	d.secret(f, "password", &r.Password)
 	d.mapping(n, path, f, literal{"password": useRef("password")})

@@ -53,3 +53,24 @@ func TestNodesBroken(t *testing.T) {
 		})
 	}
 }
+
+func TestRedisSentinel(t *testing.T) {
+	c, err := Parse("s.yaml", []byte(nodesBase+"redis: {sentinel: {master_name: helpline, addrs: [\"10.0.0.5:26379\", \"10.0.0.6:26379\"]}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Redis.Sentinel; s == nil || s.MasterName != "helpline" || len(s.Addrs) != 2 || s.Addrs[1] != "10.0.0.6:26379" {
+		t.Errorf("sentinel %+v", s)
+	}
+	for yaml, want := range map[string]string{
+		"redis: {sentinel: {addrs: [\"a:1\"]}}":                       "redis.sentinel.master_name: missing",
+		"redis: {sentinel: {master_name: m}}":                         "redis.sentinel.addrs: missing",
+		"redis: {sentinel: {master_name: m, addrs: [\"nohost\"]}}":    `redis.sentinel.addrs: [0] "nohost" is not host:port`,
+		"redis: {sentinel: {master_name: \"a b\", addrs: [\"a:1\"]}}": `redis.sentinel.master_name: "a b" is not a master name`,
+		"redis: {sentinel: {master: m}}":                              "redis.sentinel.master: unknown key",
+	} {
+		if _, err := Parse("s.yaml", []byte(nodesBase+yaml+"\n")); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v; want %q", yaml, err, want)
+		}
+	}
+}

@@ -127,6 +127,7 @@ func (d *decoder) checkRedis(r *Redis) {
 		d.failPath("redis.key_prefix", "%q must not contain spaces or braces", truncate(r.KeyPrefix))
 	}
 	d.checkSecretRef(r.Password, "redis.password", false)
+	d.checkRedisSentinel(r.Sentinel)
 }
 
 // checkHostPort checks host:port with a port from 1 to 65535.
