@@ -1,13 +1,19 @@
 package ivr_test
 
 import (
+	"context"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/helpline-it/helpline/cdr"
 	"github.com/helpline-it/helpline/ivr"
 	"github.com/helpline-it/helpline/ivr/ivrtest"
+	"github.com/helpline-it/helpline/queue"
 )
 
 // A call whose channel vanished with its engine (the adapter's note
@@ -46,5 +52,106 @@ func TestEngineRestartOutcome(t *testing.T) {
 				t.Errorf("unanswered record %+v without queue time or language", rec)
 			}
 		})
+	}
+}
+
+// readoptNext stops the flow's dispatcher and starts the next process's
+// flow over the same queue and store.
+func readoptNext(h *harness) *ivr.Flow {
+	h.t.Helper()
+	h.stopRun()
+	<-h.runDone
+	h.reg = prometheus.NewRegistry()
+	next := h.newFlow(h.cfg)
+	go func() { _ = next.Run(h.ctx) }()
+	return next
+}
+
+// A talk left bridged by a process that stopped is watched to its end by
+// the next one, with the mark's connect time and operator; nothing is
+// asked of the caller's channel but the end of the talk.
+func TestReadoptTalk(t *testing.T) {
+	h := newHarness(t, time.Time{})
+	h.login("op1", ivrtest.Answers(0), "it")
+	c := h.net.Dial(testNumber, pressIT)
+	appCtx, stop := context.WithCancel(h.ctx)
+	done := make(chan result, 1)
+	go func() {
+		rec, err := h.flow.Handle(appCtx, c, c.Number())
+		done <- result{rec, err}
+	}()
+	h.awaitReq(c, "bridge", 1)
+	connected := h.clock.Now()
+	stop()
+	if r := <-done; !errors.Is(r.err, ivr.ErrShutdown) {
+		t.Fatalf("Handle after shutdown: %v; want ErrShutdown", r.err)
+	}
+	legs, bridges := c.Legs(), c.Bridges()
+	if len(legs) != 1 || len(bridges) != 1 || !legs[0].Up() {
+		t.Fatalf("talk not left as it was: %d legs, %d bridges", len(legs), len(bridges))
+	}
+	next := readoptNext(h)
+	h.clock.Advance(30 * time.Second)
+	before := len(c.Requests())
+	resumed := make(chan result, 1)
+	go func() {
+		rec, err := next.Readopt(h.ctx, c, c.Number(), ivr.Adoption{
+			Arrived: monday15, Answered: true, Leg: legs[0], Bridge: bridges[0],
+			Mark: ivr.Mark{Stage: ivr.StageTalk, Language: "it", QueuedAt: monday15, ConnectedAt: connected, Operator: "op1"},
+		})
+		resumed <- result{rec, err}
+	}()
+	h.eventually("talk watched", func() bool { return next.Active() == 1 })
+	c.HangUp(16)
+	r := <-resumed
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if rec := r.rec; rec.Outcome != cdr.Answered || !rec.ConnectedAt.Equal(connected.UTC()) || rec.Operator != "op1" ||
+		rec.HangupBy != cdr.HangupCaller || rec.TalkSeconds() < 30 {
+		t.Errorf("record %+v; want answered, connected at %v", rec, connected.UTC())
+	}
+	if got := c.Requests()[before:]; slices.Contains(got, "answer") || slices.Contains(got, "bridge") {
+		t.Errorf("the re-adopted talk was redone: %q", got)
+	}
+	h.eventually("leg hung up", func() bool { return !legs[0].Up() })
+	if op := h.operator("op1"); op.State != queue.WrapUp {
+		t.Errorf("op1 %s after the talk; want wrap-up", op.State)
+	}
+	if n, _ := h.store.Count(h.ctx, cdr.Filter{}); n != 1 {
+		t.Errorf("%d CDRs; want 1", n)
+	}
+}
+
+// An answered caller neither queued nor marked was in the welcome or the
+// menu: the next process plays the menu (not the welcome) and queues her
+// in the language she picks.
+func TestReadoptMenu(t *testing.T) {
+	h := newHarness(t, time.Time{})
+	h.login("op1", ivrtest.Answers(0), "en")
+	c := h.net.Dial(testNumber, ivrtest.OnPlay(pMenuEN, ivrtest.Press("2")))
+	if err := c.Answer(h.ctx); err != nil { // the previous process's answer
+		t.Fatal(err)
+	}
+	next := readoptNext(h)
+	resumed := make(chan result, 1)
+	go func() {
+		rec, err := next.Readopt(h.ctx, c, c.Number(), ivr.Adoption{Arrived: monday15, Answered: true})
+		resumed <- result{rec, err}
+	}()
+	h.awaitReq(c, "bridge", 1)
+	c.HangUp(16)
+	r := <-resumed
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if rec := r.rec; rec.Outcome != cdr.Answered || rec.Language != "en" || !rec.ArrivedAt.Equal(monday15.UTC()) {
+		t.Errorf("record %+v", rec)
+	}
+	if n := c.Count("play it " + string(pWelcome)); n != 0 {
+		t.Errorf("welcome played %d times to a re-adopted caller", n)
+	}
+	if n := c.Count("answer"); n != 1 {
+		t.Errorf("%d answers; want the previous process's only", n)
 	}
 }
