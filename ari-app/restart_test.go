@@ -191,6 +191,7 @@ func TestRestartTalking(t *testing.T) {
 		t.Errorf("operator %+v after the talk, want wrap-up or available", op)
 	}
 	s.noLeaks()
+	s.noNumberLeak(callerNumber)
 }
 
 // TestRestartTalkOperatorHangsUp: the operator ends a talk the new
@@ -263,6 +264,7 @@ func TestRestartVoicemail(t *testing.T) {
 		t.Errorf("stored %d bytes, %v; want ≥4 s of wav", len(data), err)
 	}
 	s.noLeaks()
+	s.noNumberLeak(callerNumber)
 }
 
 // TestRestartWelcome: the process dies during the welcome (before any
