@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,8 +13,10 @@ import (
 
 	"github.com/helpline-it/helpline/cdr"
 	"github.com/helpline-it/helpline/cdr/cdrtest"
+	"github.com/helpline-it/helpline/cdr/engine"
 	"github.com/helpline-it/helpline/cdr/spool"
 	"github.com/helpline-it/helpline/cdr/sqlite"
+	"github.com/helpline-it/helpline/config"
 	"github.com/helpline-it/helpline/internal/testenv"
 )
 
@@ -89,5 +92,62 @@ func TestServeReplaysTheSpool(t *testing.T) {
 	}
 	if code, body := s.get("/metrics"); code != 200 || !strings.Contains(body, "helpline_cdr_spool_records_replayed_total 2") {
 		t.Errorf("/metrics does not count the replay:\n%.3000s", body)
+	}
+}
+
+// TestServeOnPostgres: serve opens the PostgreSQL store the configuration
+// names (it used to refuse it) and replays the spool into it.
+func TestServeOnPostgres(t *testing.T) {
+	pg := testenv.StartPostgres(t)
+	r := testenv.StartRedis(t)
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC))
+	srv := testenv.StartAritest(t, testenv.AritestClock(clock))
+	file, dbPath := serveConfig(t, srv.URL, r.Addr)
+	u, err := url.Parse(pg.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(u.User.Username())
+	text, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := strings.Replace(string(text), "  path: "+dbPath+"\n",
+		"  driver: postgres\n  dsn: "+u.String()+"\n  password_env: "+pgPasswordEnv+"\n", 1)
+	if err := os.WriteFile(file, []byte(y), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{pgPasswordEnv: pg.Password}
+	for k, v := range serveEnv {
+		env[k] = v
+	}
+	sp, err := spool.Open(spool.Options{Dir: filepath.Join(filepath.Dir(dbPath), "spool")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := cdrtest.Answered("spooled-pg", cdrtest.T0)
+	if err := sp.Write(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := sp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, clock, srv, env, "--config", file)
+	s.drive("ready", readyz(s))
+	st, err := engine.Open(context.Background(), config.CDR{Driver: config.DriverPostgres, DSN: u.String()},
+		engine.Options{Password: config.NewSecret(pg.Password)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	s.drive("spooled record replayed into postgres", func() bool {
+		_, err := st.Get(context.Background(), rec.ID)
+		return err == nil
+	})
+	if _, err := os.Stat(dbPath); !os.IsNotExist(err) {
+		t.Errorf("serve on postgres created the SQLite file %s: %v", dbPath, err)
+	}
+	if strings.Contains(s.stderr.String(), pg.Password) {
+		t.Error("the PostgreSQL password reached the log")
 	}
 }
