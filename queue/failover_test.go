@@ -454,3 +454,106 @@ func TestFailoverSyncLearnsOtherNodes(t *testing.T) {
 		t.Errorf("Sync on the fallback = %v; want nil (nothing to do)", err)
 	}
 }
+
+// switchable is a primary store that can be made unreachable, whole or for
+// the next Enqueue only (Redis dying again during a reconciliation).
+type switchable struct {
+	queue.Queue
+	down          atomic.Bool
+	failEnqueue   atomic.Bool
+	enqueueFailed chan struct{}
+}
+
+func (s *switchable) check() error {
+	if s.down.Load() {
+		return fmt.Errorf("test: %w", queue.ErrUnavailable)
+	}
+	return nil
+}
+
+func (s *switchable) Enqueue(ctx context.Context, c queue.Call) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	if s.failEnqueue.CompareAndSwap(true, false) {
+		defer close(s.enqueueFailed)
+		return fmt.Errorf("test: connection reset: %w", queue.ErrUnavailable)
+	}
+	return s.Queue.Enqueue(ctx, c)
+}
+
+func (s *switchable) Assign(ctx context.Context, now time.Time, ttl time.Duration) (queue.Offer, error) {
+	if err := s.check(); err != nil {
+		return queue.Offer{}, err
+	}
+	return s.Queue.Assign(ctx, now, ttl)
+}
+
+func (s *switchable) Snapshot(ctx context.Context, now time.Time) (queue.Snapshot, error) {
+	if err := s.check(); err != nil {
+		return queue.Snapshot{}, err
+	}
+	return s.Queue.Snapshot(ctx, now)
+}
+
+// TestFailoverReconcileFails: Redis answers the probe, then fails in the
+// middle of the write-back: the node stays on its fallback, counts the
+// failed reconciliation, and succeeds at the next probe.
+func TestFailoverReconcileFails(t *testing.T) {
+	mem, err := queue.NewMemory("svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prim := &switchable{Queue: mem, enqueueFailed: make(chan struct{})}
+	clock := clockwork.NewFakeClockAt(queuetest.T0)
+	reg := prometheus.NewRegistry()
+	switches := make(chan bool, 4)
+	f, err := queue.NewFailover(prim, queue.FailoverOptions{Service: "svc", Clock: clock, Registerer: reg,
+		ProbeMin: time.Hour, SyncEvery: -1, Logger: testLogger(t), OnSwitch: func(fb bool) { switches <- fb }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = f.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	prim.down.Store(true)
+	if err := f.Enqueue(ctx, queue.Call{ID: "c1", Language: "it", Enqueued: clock.Now()}); err != nil {
+		t.Fatalf("Enqueue with the primary down: %v", err)
+	}
+	if fb := <-switches; !fb {
+		t.Fatal("first switch is not to the fallback")
+	}
+	prim.down.Store(false)
+	prim.failEnqueue.Store(true)
+	f.ProbeNow()
+	select {
+	case <-prim.enqueueFailed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the reconciliation never re-enqueued c1")
+	}
+	deadline := time.After(10 * time.Second)
+	for value(t, reg, "helpline_queue_reconcile_errors_total") != 1 {
+		select {
+		case <-deadline:
+			t.Fatal("failed reconciliation not counted")
+		case <-time.After(time.Millisecond):
+		}
+	}
+	if f.Mode() != "fallback" {
+		t.Fatalf("mode %s after a failed reconciliation; want fallback", f.Mode())
+	}
+	f.ProbeNow()
+	select {
+	case fb := <-switches:
+		if fb {
+			t.Fatal("switched to the fallback again")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("never switched back")
+	}
+	if pos, err := mem.Position(ctx, "c1"); err != nil || pos != 1 {
+		t.Errorf("c1 in the primary: %d, %v", pos, err)
+	}
+}
