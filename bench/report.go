@@ -3,6 +3,9 @@ package bench
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -29,7 +32,19 @@ func (r *Result) Print(w io.Writer) {
 		fmt.Fprintf(w, "heap per active call: %.1f KB (live heap %+.1f MB over the baseline; goroutine stacks %+.1f MB)\n",
 			float64(r.HeapDelta)/float64(max(r.Waiting, 1))/1024, float64(r.HeapDelta)/(1<<20), float64(r.StackDelta)/(1<<20))
 	}
-	fmt.Fprintf(w, "lost calls: %d\n", r.LostCalls)
+	fmt.Fprintf(w, "lost calls: %d%s\n", r.LostCalls, whyText(r.LostWhy))
 	fmt.Fprintf(w, "lost cdrs: %d\n", r.LostRecords)
 	fmt.Fprintf(w, "load average: %s\n", r.Load)
+}
+
+// whyText is " (reason n, ...)" for the lost calls, "" when none.
+func whyText(m map[string]int) string {
+	if len(m) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }

@@ -124,8 +124,10 @@ type Result struct {
 	HeapDelta  int64
 	StackDelta int64
 	// LostCalls are calls the switchboard never answered or that never
-	// ended; LostRecords ended calls without a record.
+	// ended (LostWhy: how many for each reason); LostRecords placed calls
+	// without a record.
 	LostCalls, LostRecords int
+	LostWhy                map[string]int
 	// Load is the load average at the end.
 	Load string
 }
@@ -231,6 +233,7 @@ type runner struct {
 	setups, ended       int
 	answered, abandoned int
 	lostCalls           int
+	lostWhy             map[string]int
 	waiting             atomic.Int64 // in the queue now (next prompt seen, not rung, not ended)
 	active              atomic.Int64
 }
@@ -331,6 +334,7 @@ func (r *runner) run(ctx context.Context, start StartFunc) (*Result, error) {
 	r.mu.Lock()
 	res.Placed, res.Setups, res.Ended = len(r.ids), r.setups, r.ended
 	res.Answered, res.Abandoned, res.LostCalls = r.answered, r.abandoned, r.lostCalls
+	res.LostWhy = r.lostWhy
 	r.mu.Unlock()
 	res.LostRecords = lostRecords
 	res.Records = res.Placed - lostRecords
@@ -392,9 +396,13 @@ func (r *runner) caller(ctx context.Context, id string, n int, patience time.Dur
 	defer r.rec.forget(id)
 	r.active.Add(1)
 	defer r.active.Add(-1)
-	fail := func() {
+	fail := func(why string) {
 		r.mu.Lock()
 		r.lostCalls++
+		if r.lostWhy == nil {
+			r.lostWhy = map[string]int{}
+		}
+		r.lostWhy[why]++
 		r.mu.Unlock()
 	}
 	// The number is a made-up Italian mobile: it is hashed by the
@@ -403,12 +411,12 @@ func (r *runner) caller(ctx context.Context, id string, n int, patience time.Dur
 	t0 := time.Now()
 	call, err := r.srv.Call(ctx, number, "1522", aritest.CallOptions{ChannelID: id})
 	if err != nil {
-		fail()
+		fail("not placed")
 		return
 	}
 	stepWait := 30 * time.Second
 	if !await(ctx, tr.answered, stepWait) {
-		fail()
+		fail("not answered by the switchboard within 30s")
 		_ = call.Hangup()
 		return
 	}
@@ -428,7 +436,7 @@ func (r *runner) caller(ctx context.Context, id string, n int, patience time.Dur
 		if r.awaitEnd(ctx, call, tr) {
 			ended()
 		} else {
-			fail()
+			fail("no welcome, and not ended")
 		}
 		return
 	}
@@ -464,13 +472,13 @@ func (r *runner) caller(ctx context.Context, id string, n int, patience time.Dur
 		r.waiting.Add(-1)
 	case <-ctx.Done():
 		r.waiting.Add(-1)
-		fail()
+		fail("interrupted")
 		return
 	}
 	if r.awaitEnd(ctx, call, tr) {
 		ended()
 	} else {
-		fail()
+		fail("not ended within the drain")
 		_ = call.Hangup()
 	}
 }

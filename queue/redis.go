@@ -42,8 +42,10 @@ type Redis struct {
 	log     zerolog.Logger
 	dropped atomic.Int64
 
-	// snap caches decoded records for Snapshot (see recordCache).
-	snap recordCache
+	// snap caches decoded records for Snapshot (see recordCache);
+	// snapJoin shares reads between concurrent Snapshots.
+	snap     recordCache
+	snapJoin snapJoin
 
 	mu    sync.RWMutex
 	langs []string // sorted; a subset of the server's langs set
@@ -380,7 +382,101 @@ func (r *Redis) Operator(ctx context.Context, operatorID string) (Operator, erro
 }
 
 // Snapshot implements Queue.
+//
+// Concurrent Snapshots share reads: while one read is in flight, the
+// callers that arrive wait for the next one, which starts when it ends
+// and serves them all, at the latest of their times (At says which). So
+// each caller gets a state read after its call began (no change it made
+// before is missed), and however many calls in progress ask at once —
+// the call flow takes one per waiting call — Redis sees one read at a
+// time and the node one decoding, instead of a pile-up that took every
+// pooled connection.
 func (r *Redis) Snapshot(ctx context.Context, now time.Time) (Snapshot, error) {
+	c := &r.snapJoin
+	c.mu.Lock()
+	if !c.busy {
+		c.busy = true
+		c.mu.Unlock()
+		s, err := r.snapshot(ctx, now)
+		r.nextSnapshot()
+		return s, err
+	}
+	b := c.pending
+	if b == nil {
+		b = &snapBatch{now: now, done: make(chan struct{})}
+		c.pending = b
+	} else if now.After(b.now) {
+		b.now = now
+	}
+	c.mu.Unlock()
+	select {
+	case <-b.done:
+		if b.err != nil {
+			return Snapshot{}, b.err
+		}
+		return b.snap.clone(), nil
+	case <-ctx.Done():
+		return Snapshot{}, classify("snapshot", ctx.Err())
+	}
+}
+
+// snapJoin lets concurrent Snapshots share reads (see Snapshot).
+type snapJoin struct {
+	mu      sync.Mutex
+	busy    bool       // a read is in flight
+	pending *snapBatch // the callers waiting for the next read
+}
+
+// snapBatch is one shared read and the callers waiting for it.
+type snapBatch struct {
+	now  time.Time
+	done chan struct{}
+	snap Snapshot
+	err  error
+}
+
+// snapshotReadTimeout bounds a shared read, which no single caller's
+// context governs.
+const snapshotReadTimeout = 10 * time.Second
+
+// nextSnapshot ends a read: it starts the next one for the callers who
+// came meanwhile (in a goroutine: the caller of the read that ended
+// returns now), or marks the store idle.
+func (r *Redis) nextSnapshot() {
+	c := &r.snapJoin
+	c.mu.Lock()
+	b := c.pending
+	c.pending = nil
+	if b == nil {
+		c.busy = false
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), snapshotReadTimeout)
+		b.snap, b.err = r.snapshot(ctx, b.now)
+		cancel()
+		close(b.done)
+		r.nextSnapshot()
+	}()
+}
+
+// clone copies s so that callers sharing a read cannot see each other's
+// changes to it.
+func (s Snapshot) clone() Snapshot {
+	out := Snapshot{At: s.At, Waiting: make(map[string][]WaitingCall, len(s.Waiting)), Operators: slices.Clone(s.Operators)}
+	for l, calls := range s.Waiting {
+		out.Waiting[l] = slices.Clone(calls)
+	}
+	for i := range out.Operators {
+		out.Operators[i].Skills = slices.Clone(out.Operators[i].Skills)
+	}
+	return out
+}
+
+// snapshot is one read of the whole queue.
+func (r *Redis) snapshot(ctx context.Context, now time.Time) (Snapshot, error) {
 	res, err := r.run(ctx, "snapshot", snapshotScript, nil, now.UnixMilli())
 	if err != nil {
 		return Snapshot{}, err
