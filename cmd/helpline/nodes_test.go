@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -221,5 +222,55 @@ func TestServeTwoNodesOneQueue(t *testing.T) {
 	}
 	if op, _ := q.Operator(ctx, "op1001"); op.State != queue.Paused || op.PauseReason != queue.ReasonUnreachable {
 		t.Errorf("op1001 %+v after node2 died", op)
+	}
+}
+
+// TestServeThroughSentinel: a node configured with redis.sentinel finds
+// the master through a real Sentinel; a call is answered through the queue
+// held there.
+func TestServeThroughSentinel(t *testing.T) {
+	master := testenv.StartRedis(t)
+	sentinel := testenv.StartSentinel(t, "helpline", master)
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC))
+	srv := testenv.StartAritest(t, testenv.AritestClock(clock))
+	file, dbPath := serveConfig(t, srv.URL, "127.0.0.1:1")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(data), "redis:\n  addr: 127.0.0.1:1\n",
+		fmt.Sprintf("redis:\n  sentinel: {master_name: helpline, addrs: [%q]}\n", sentinel.Addr), 1)
+	if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, clock, srv, serveEnv, "--config", file)
+	s.drive("ready", readyz(s))
+	if strings.Contains(s.stderr.String(), "REDIS UNREACHABLE") {
+		t.Fatalf("the node did not reach Redis through the sentinel:\n%s", s.stderr)
+	}
+	ctx := context.Background()
+	q, err := queue.NewRedis(master.Client(t), queue.RedisOptions{Prefix: "helpline", Service: "1522"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Login(ctx, queue.Operator{ID: "op1001", Endpoint: "PJSIP/op1001", Skills: []string{"it"}}, clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	call, err := srv.Call(ctx, serveCaller, "800123456", aritest.CallOptions{Script: []aritest.App{{Name: "Wait", Data: "20"}, {Name: "Hangup"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.drive("caller bridged through the queue on the sentinel's master", func() bool { return heardBridge(call) != "" })
+	s.drive("caller hangs up", func() bool { _, ended := call.Ended(); return ended })
+	if code := s.stop(); code != exitOK {
+		t.Fatalf("serve exited %d", code)
+	}
+	db, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if rec, err := db.Get(ctx, call.ChannelID()); err != nil || rec.Outcome != cdr.Answered || rec.Fallback {
+		t.Errorf("CDR %+v, %v; want answered, not in fallback", rec, err)
 	}
 }

@@ -204,9 +204,12 @@ func startNode(ctx context.Context, cfg *config.Config, secrets config.Secrets, 
 	rctx, replayStop := context.WithCancel(context.WithoutCancel(ctx))
 	n.replayStop, n.replayDone = replayStop, make(chan struct{})
 	go func() { defer close(n.replayDone); _ = replayer.Run(rctx) }()
-	var records cdr.Writer = n.store
-	var spooled cdr.Writer = n.spool // the flow retries the store first
-	var opRecords cdr.Writer = spool.Fallback{Store: n.store, Spool: n.spool, Logger: log}
+	// A record the store refuses goes to the spool at once, so it is on
+	// disk before the call's outcome counts as written (cdr/spool doc.go);
+	// the flow's own retry and Spool are the last resort behind that.
+	var records cdr.Writer = spool.Fallback{Store: n.store, Spool: n.spool, Logger: log}
+	var spooled cdr.Writer = n.spool
+	opRecords := records
 
 	// Redis, or the in-process fallback.
 	var q queue.Queue
@@ -214,6 +217,14 @@ func startNode(ctx context.Context, cfg *config.Config, secrets config.Secrets, 
 	var bls blacklist.Store
 	network, addr := cfg.Redis.Network()
 	rdb := redis.NewClient(&redis.Options{Network: network, Addr: addr, DB: cfg.Redis.DB, Password: secrets.RedisPassword.Reveal()})
+	if s := cfg.Redis.Sentinel; s != nil {
+		// The master through Sentinel: go-redis asks the sentinels and
+		// follows their failovers (a failover reads as a short outage,
+		// which the queue's fallback covers).
+		_ = rdb.Close()
+		rdb = redis.NewFailoverClient(&redis.FailoverOptions{MasterName: s.MasterName, SentinelAddrs: s.Addrs,
+			DB: cfg.Redis.DB, Password: secrets.RedisPassword.Reveal()})
+	}
 	pctx, cancel := context.WithTimeout(ctx, redisStartTimeout)
 	perr := rdb.Ping(pctx).Err()
 	cancel()
