@@ -39,6 +39,6 @@ func (f Fallback) Write(ctx context.Context, r cdr.Record) error {
 		return err
 	}
 	f.Logger.Error().Err(err).Str("record", r.ID).Str("spool", f.Spool.Dir()).
-		Msg("CDR STORE REFUSED A RECORD: it is SPOOLED on disk and will be replayed into the store")
+		Msg("CDR write failed: the store refused the record; it is SPOOLED on disk and will be replayed into the store")
 	return nil
 }

@@ -18,6 +18,9 @@ import (
 // DefaultReplayEvery is how often a Replayer retries the spool.
 const DefaultReplayEvery = 30 * time.Second
 
+// finalPassTimeout bounds the last pass Run makes when it is stopped.
+const finalPassTimeout = 10 * time.Second
+
 // ReplayerOptions tunes NewReplayer.
 type ReplayerOptions struct {
 	// Every is the pause between replay passes; DefaultReplayEvery if 0.
@@ -64,23 +67,34 @@ func NewReplayer(s *Spool, store cdr.Writer, opts ReplayerOptions) (*Replayer, e
 	return r, nil
 }
 
-// Run replays the spool now and then every interval until ctx ends; it
-// returns nil then. A pass that fails is logged and retried at the next
-// interval.
+// Run replays the spool now and then every interval until ctx ends, then
+// makes one last pass (bounded by finalPassTimeout, so a clean stop after
+// a store outage leaves the records in the store rather than waiting for
+// the next start) and returns nil. A pass that fails is logged and retried
+// at the next interval. The store must stay open until Run has returned.
 func (r *Replayer) Run(ctx context.Context) error {
 	for {
 		if _, err := r.Replay(ctx); err != nil && ctx.Err() == nil {
-			r.log.Error().Err(err).Str("spool", r.s.dir).Dur("retry_in", r.every).
-				Msg("CDR SPOOL NOT EMPTIED: the store still refuses records; they stay on disk and will be retried")
+			r.failed(err)
 		}
 		t := r.clock.NewTimer(r.every)
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalPassTimeout)
+			defer cancel()
+			if _, err := r.Replay(fctx); err != nil && !errors.Is(err, ErrClosed) {
+				r.failed(err)
+			}
 			return nil
 		case <-t.Chan():
 		}
 	}
+}
+
+func (r *Replayer) failed(err error) {
+	r.log.Error().Err(err).Str("spool", r.s.dir).Dur("retry_in", r.every).
+		Msg("CDR SPOOL NOT EMPTIED: the store still refuses records; they stay on disk and will be retried")
 }
 
 // ReplayResult counts one replay pass.

@@ -407,11 +407,17 @@ func TestReplayerRunRetriesUntilTheStoreRecovers(t *testing.T) {
 	if segs := segments(t, e.dir); len(segs) != 0 {
 		t.Fatalf("segments = %v, want none", segs)
 	}
+	// Stopping makes one last pass: a record spooled since is stored.
+	late := cdrtest.Outbound("late", cdrtest.T0)
+	if err := e.sp.Write(t.Context(), late); err != nil {
+		t.Fatal(err)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run = %v, want nil after cancel", err)
 	}
 	done <- nil // for the cleanup
+	mustGetAll(t, store.Store, append(recs, late))
 }
 
 func TestFallback(t *testing.T) {
