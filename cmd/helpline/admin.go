@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -236,6 +237,7 @@ func (a *adminAPI) operators(w http.ResponseWriter, r *http.Request) {
 			out = append(out, adminOperator{ID: id, Name: op.Name, State: string(queue.LoggedOut)})
 		}
 	}
+	slices.SortFunc(out, func(x, y adminOperator) int { return strings.Compare(x.ID, y.ID) })
 	adminJSON(w, http.StatusOK, out)
 }
 
