@@ -359,6 +359,12 @@ func (c *channel) recheck() {
 	snap, err := api.Channels().Get(ctx, c.id)
 	switch {
 	case errors.Is(err, ari.ErrNotFound):
+		if c.app.restartedSince(ctx, c.boot) {
+			// Gone with Asterisk, even if we had asked for its hang-up
+			// (that DELETE found nothing to hang up).
+			c.vanish(noteRestart)
+			return
+		}
 		c.mu.Lock()
 		ours, cause := c.hangupSent, c.requested
 		c.mu.Unlock()
@@ -370,10 +376,6 @@ func (c *channel) recheck() {
 			}
 			c.hangup(cause, "")
 			c.cancel()
-			return
-		}
-		if c.app.restartedSince(ctx, c.boot) {
-			c.vanish(noteRestart)
 			return
 		}
 		c.vanish("channel gone while the ARI event stream was down")

@@ -34,6 +34,17 @@ func TestEngineRestartOutcome(t *testing.T) {
 			h.login("op1", ivrtest.Answers(0), "it")
 			h.awaitReq(c, "bridge", 1)
 		}, []ivrtest.Step{pressIT}, cdr.Answered},
+		// The operator's leg is seen gone first: the flow must not take
+		// it for the operator hanging up.
+		{"talking, leg first", func(h *harness, c *ivrtest.Call) {
+			h.login("op1", ivrtest.Answers(0), "it")
+			h.awaitReq(c, "bridge", 1)
+			c.Legs()[0].Vanish(0, note)
+			h.awaitReq(c, "bridge_destroy", 1)
+			if c.Count("hangup") != 0 {
+				h.t.Errorf("the flow hung up a caller lost with the engine: %q", c.Requests())
+			}
+		}, []ivrtest.Step{pressIT}, cdr.Answered},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -31,14 +31,15 @@ func (s *session) finish(ctx context.Context) (cdr.Record, error) {
 	if s.rec.EndedAt.IsZero() {
 		s.rec.EndedAt = s.now().UTC()
 	}
-	if n, ok := s.call.(HangupNoter); ok {
-		note := n.HangupNote()
-		if note != "" && !strings.Contains(s.rec.Note, note) {
-			s.rec.Note = strings.TrimPrefix(s.rec.Note+"; "+note, "; ")
-		}
-		if strings.HasPrefix(note, NoteEngineRestart) {
-			s.engineRestarted()
-		}
+	note := s.lost
+	if n, ok := s.call.(HangupNoter); ok && n.HangupNote() != "" {
+		note = n.HangupNote()
+	}
+	if note != "" && !strings.Contains(s.rec.Note, note) {
+		s.rec.Note = strings.TrimPrefix(s.rec.Note+"; "+note, "; ")
+	}
+	if strings.HasPrefix(note, NoteEngineRestart) {
+		s.engineRestarted()
 	}
 	if cdr.Queued(s.rec.Outcome) && s.rec.QueuedAt.IsZero() {
 		// Unanswered before the caller could be queued (the engine could

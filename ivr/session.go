@@ -56,6 +56,10 @@ type session struct {
 	// requeued: the caller is back in the queue after a failed transfer;
 	// the wait's max-wait timer starts again.
 	requeued bool
+	// lost is the engine's note when a channel of the call (the
+	// operator's leg) vanished with an engine restart before the caller's
+	// own channel was seen to: the CDR says so all the same.
+	lost string
 }
 
 func (s *session) now() time.Time { return s.f.clock.Now() }

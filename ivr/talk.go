@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -275,6 +276,14 @@ func (s *session) talk(ctx context.Context, o queue.Offer, leg Leg, br Bridge, c
 			finish(s.now())
 			stopCode()
 			code = nil
+			if note := engineLost(leg); note != "" {
+				// The engine restarted: the caller went with the
+				// operator's leg, whichever of the two we heard of first.
+				s.lost = note
+				by, cause = cdr.HangupSystem, leg.HangupCause()
+				hangupAll()
+				continue
+			}
 			if len(t.Parties()) == 0 {
 				by, cause = cdr.HangupOperator, leg.HangupCause()
 				s.hangupCaller(ctx)
@@ -361,6 +370,17 @@ func (s *session) talk(ctx context.Context, o queue.Offer, leg Leg, br Bridge, c
 	finish(s.now())
 	log.Info().Str("by", by).Int("cause", cause).Msg("call ended")
 	return true, nil
+}
+
+// engineLost returns ch's hang-up note when it vanished with an engine
+// restart (see NoteEngineRestart), "" otherwise.
+func engineLost(ch Channel) string {
+	if n, ok := ch.(HangupNoter); ok {
+		if note := n.HangupNote(); strings.HasPrefix(note, NoteEngineRestart) {
+			return note
+		}
+	}
+	return ""
 }
 
 // hangupCaller hangs the caller up at the end of a talk.

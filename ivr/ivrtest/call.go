@@ -471,9 +471,13 @@ type Leg struct {
 	answered bool
 	hungUp   bool
 	cause    int
+	note     string
 }
 
-var _ ivr.Leg = (*Leg)(nil)
+var (
+	_ ivr.Leg         = (*Leg)(nil)
+	_ ivr.HangupNoter = (*Leg)(nil)
+)
 
 // ID implements ivr.Channel.
 func (l *Leg) ID() string { return l.id }
@@ -502,6 +506,26 @@ func (l *Leg) Hangup(ctx context.Context, cause int) error {
 
 // HangUp hangs the leg up as the operator (or the service) at its end.
 func (l *Leg) HangUp(cause int) { l.end(cause, "operator hangs up "+l.id) }
+
+// Vanish ends the leg the way a channel lost with its engine ends: hung
+// up with cause and a note reported through HangupNote.
+func (l *Leg) Vanish(cause int, note string) {
+	l.n.mu.Lock()
+	defer l.n.mu.Unlock()
+	if l.hungUp {
+		return
+	}
+	l.call.logLocked("vanished " + l.id)
+	l.note = note
+	l.endLocked(cause)
+}
+
+// HangupNote is the note of a Vanish, "" otherwise (ivr.HangupNoter).
+func (l *Leg) HangupNote() string {
+	l.n.mu.Lock()
+	defer l.n.mu.Unlock()
+	return l.note
+}
 
 // DTMF implements ivr.Leg.
 func (l *Leg) DTMF() <-chan ivr.Digit { return l.dtmf }
