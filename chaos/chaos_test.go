@@ -109,9 +109,9 @@ func TestChaos(t *testing.T) {
 		})
 	})
 	t.Run("serve_sigkill", func(t *testing.T) {
-		pending(t, "re-adoption after a restart covers waiting calls only: a call talking with an operator when the "+
-			"process died gets no CDR (lost), one recording a message is restarted from the welcome (welcome_hangup "+
-			"instead of voicemail)")
+		pending(t, "a call whose caller hangs up while no process runs (the second or so between the SIGKILL and the "+
+			"new process's reconciliation) is never closed: its queue entry and mark are the app's own records of it, "+
+			"but no CDR is written (1 to 3 of 45 calls per run: abandoners, talkers, a voicemail being recorded)")
 		ph.run(t, "serve_sigkill", func(t *testing.T) {
 			w.current().kill()
 			w.noteFault("helpline serve SIGKILLed, new process started")
@@ -144,19 +144,14 @@ func TestChaos(t *testing.T) {
 		}
 	})
 	t.Run("asterisk_restart", func(t *testing.T) {
-		pending(t, "ari-app's reconciliation after an Asterisk restart (a new startup time) is not in yet: calls that "+
-			"vanished are closed as the caller's hang-up (welcome_hangup, abandoned) with the note \"channel gone while the "+
-			"ARI event stream was down\" instead of unanswered with an engine_restart note")
-		restarter, ok := any(w.srv).(interface{ RestartAsterisk() })
-		if !ok {
-			pending(t, "aritest has no Asterisk restart (ari/aritest/restart.go has not landed)")
-			return
-		}
+		pending(t, "a caller who chose voicemail and vanished with Asterisk during the voicemail prompt gets the note "+
+			"\"voicemail: hung up before recording; engine_restart: ...\": the engine_restart part is not at the start, "+
+			"where package report looks for it (strings.HasPrefix), so the report does not count the call as lost to a restart")
 		ph.run(t, "asterisk_restart", func(t *testing.T) {
 			w.mu.Lock()
 			w.asteriskRestarts++
 			w.mu.Unlock()
-			restarter.RestartAsterisk()
+			w.srv.RestartAsterisk()
 			w.noteFault("asterisk restarted: every channel and bridge gone")
 		})
 	})
@@ -173,7 +168,7 @@ func TestChaos(t *testing.T) {
 	})
 	t.Run("cdr_disk_fault_then_sigkill", func(t *testing.T) {
 		pending(t, "a CDR the store refuses is retried in memory for ivr's CDRRetryFor (10 min) before it reaches the "+
-			"spool, so a kill -9 during a store outage loses every record being retried (8 of 9 calls of a run were lost so); "+
+			"spool, so a kill -9 during a store outage loses every record being retried (10 to 12 of 45 calls per run); "+
 			"and a waiting call that ends while no process runs is never closed")
 		ph.run(t, "cdr_disk_fault_then_sigkill", func(t *testing.T) {
 			undo := w.freezeCDRFiles(t)

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helpline-it/helpline/ari/aritest"
 	"github.com/helpline-it/helpline/cdr"
 )
 
@@ -306,9 +305,6 @@ func (w *world) summary(t *testing.T) summary {
 			case strings.HasPrefix(p, "outcome"):
 				s.inconsistent++
 			}
-		}
-		if c.end.By == aritest.ByNetwork {
-			s.cutByUs++
 		}
 	}
 	// Records of calls no caller placed (operators' feature lines are
