@@ -9,7 +9,9 @@ import (
 	"math"
 	mrand "math/rand/v2"
 	"net/http/httptest"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -56,6 +58,9 @@ type Options struct {
 	Drain time.Duration
 	// Seed makes arrivals and patience reproducible.
 	Seed uint64
+	// HeapProfile, for a plateau run, is where to write the heap profile
+	// taken at the plateau (after a collection).
+	HeapProfile string
 	// Records is the record store the switchboard writes to (required);
 	// the bench reads it back to count the records.
 	Records cdr.Store
@@ -315,7 +320,7 @@ func (r *runner) run(ctx context.Context, start StartFunc) (*Result, error) {
 	if o.Plateau > 0 {
 		res.Waiting, res.HeapDelta, res.StackDelta = r.plateau(ctx, heap0, stack0)
 		for _, id := range r.ops {
-			if err := r.node.Queue.Unpause(ctx, id, time.Now()); err != nil {
+			if err := retry(ctx, func() error { return r.node.Queue.Unpause(ctx, id, time.Now()) }); err != nil {
 				return nil, fmt.Errorf("bench: unpausing %s: %w", id, err)
 			}
 			r.rec.freed("PJSIP/"+id, time.Now())
@@ -538,6 +543,12 @@ func (r *runner) plateau(ctx context.Context, heap0, stack0 uint64) (waiting int
 		time.Sleep(100 * time.Millisecond)
 	}
 	h, s := liveHeap()
+	if r.o.HeapProfile != "" {
+		if f, err := os.Create(r.o.HeapProfile); err == nil {
+			_ = pprof.WriteHeapProfile(f)
+			_ = f.Close()
+		}
+	}
 	return waiting, int64(h) - int64(heap0), int64(s) - int64(stack0)
 }
 
@@ -645,4 +656,18 @@ func byNameText(m map[string]int64, calls int) string {
 		parts = append(parts, fmt.Sprintf("%s %.2f", e.k, perCall(float64(e.v), calls)))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// retry runs f until it succeeds, up to five times while the queue is
+// unavailable (a saturated node's Redis pool), backing off.
+func retry(ctx context.Context, f func() error) error {
+	wait := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := f()
+		if err == nil || !queue.IsUnavailable(err) || attempt == 5 || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(wait)
+		wait *= 2
+	}
 }

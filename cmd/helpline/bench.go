@@ -28,7 +28,7 @@ type benchOptions struct {
 	ring, prompt, drain    time.Duration
 	operators, plateau     int
 	redis, cdr, cpuprofile string
-	log                    string
+	log, memprofile        string
 	seed                   uint64
 	quiet                  bool
 }
@@ -88,6 +88,7 @@ PostgreSQL DSN (postgres://...).`,
 	f.StringVar(&o.redis, "redis", "", "Redis host:port (default: start a throwaway redis-server)")
 	f.StringVar(&o.cdr, "cdr", "sqlite", "call-record store: sqlite, memory, or a PostgreSQL DSN")
 	f.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	f.StringVar(&o.memprofile, "memprofile", "", "with --plateau: write the heap profile at the plateau to this file")
 	f.StringVar(&o.log, "log", "", "write the switchboard's log to this file (default: errors only, on stderr)")
 	f.Uint64Var(&o.seed, "seed", 1, "random seed (arrivals, patience, talk times)")
 	f.BoolVar(&o.quiet, "quiet", false, "no progress line every second")
@@ -198,7 +199,7 @@ func runBench(ctx context.Context, c *cobra.Command, d *Deps, o *benchOptions) e
 	opts := bench.Options{
 		Rate: o.rate, Duration: o.duration, Operators: o.operators, Talk: o.talk, Hold: o.hold,
 		Ring: o.ring, Prompt: o.prompt, Plateau: o.plateau, Drain: o.drain, Seed: o.seed,
-		Records: records, RedisAddr: addr, Logger: logger,
+		Records: records, RedisAddr: addr, Logger: logger, HeapProfile: o.memprofile,
 	}
 	if !o.quiet {
 		opts.Progress = func(s string) { fmt.Fprintln(d.Stderr, "  "+s) }

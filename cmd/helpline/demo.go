@@ -656,6 +656,10 @@ func startSwitchboard(ctx context.Context, cfg *config.Config, env switchboardEn
 	// re-dials its REST connections all the time (8 % of the CPU at 100
 	// calls/s in `helpline bench`).
 	restTransport.MaxIdleConnsPerHost = 256
+	// And a bound: an overloaded node queues its requests rather than
+	// open one connection each (`helpline bench` at 500 calls/s on a
+	// starved machine ran out of file descriptors).
+	restTransport.MaxConnsPerHost = 512
 	if act != nil {
 		restTransport.DialContext = act.Dial(nil)
 	}
