@@ -45,6 +45,9 @@ type FailoverOptions struct {
 	ProbeMin, ProbeMax time.Duration
 	// ProbeTimeout bounds one probe and one reconciliation (default 5s).
 	ProbeTimeout time.Duration
+	// OpTimeout bounds each Redis call on the healthy path; a call that
+	// takes longer switches the node to the fallback (default 2s).
+	OpTimeout time.Duration
 	// SyncEvery is how often, while Redis is healthy, the shadow is
 	// refreshed from a Redis Snapshot so that operators logged in through
 	// other nodes (or before this node started) are known if Redis dies
@@ -194,6 +197,9 @@ func NewFailover(primary Queue, o FailoverOptions) (*Failover, error) {
 	if o.ProbeTimeout <= 0 {
 		o.ProbeTimeout = 5 * time.Second
 	}
+	if o.OpTimeout <= 0 {
+		o.OpTimeout = 2 * time.Second
+	}
 	if o.SyncEvery == 0 {
 		o.SyncEvery = 30 * time.Second
 	}
@@ -295,19 +301,25 @@ func (f *Failover) kickRun() {
 
 // do runs red on Redis while it is healthy (then shadow after a success),
 // and mem on the Memory queue during the fallback; an unavailable Redis
-// switches the node to the fallback and mem is run instead.
-func (f *Failover) do(op string, red func(Queue) error, shadow func(), mem func(Queue) error) error {
+// switches the node to the fallback and mem is run instead. A Redis call
+// is bounded by OpTimeout: past it Redis counts as unavailable (a
+// partition must not hold a caller for the client's own timeouts and
+// retries).
+func (f *Failover) do(ctx context.Context, op string, red func(context.Context, Queue) error, shadow func(),
+	mem func(context.Context, Queue) error) error {
 	for {
 		f.mu.RLock()
 		if f.mode.Load() != modeRedis {
-			err := mem(f.mem)
+			err := mem(ctx, f.mem)
 			if f.mode.Load() == modeDraining {
 				f.kickRun()
 			}
 			f.mu.RUnlock()
 			return err
 		}
-		err := red(f.primary)
+		rctx, cancel := context.WithTimeout(ctx, f.o.OpTimeout)
+		err := red(rctx, f.primary)
+		cancel()
 		if !IsUnavailable(err) {
 			if err == nil && shadow != nil {
 				shadow()
@@ -720,75 +732,75 @@ func (f *Failover) promoteStandIns(ctx context.Context, q Queue, now time.Time) 
 
 // Enqueue implements Queue.
 func (f *Failover) Enqueue(ctx context.Context, c Call) error {
-	run := func(q Queue) error { return q.Enqueue(ctx, c) }
-	return f.do("enqueue", run, func() { f.shadow.shadowEnqueue(c) }, run)
+	run := func(ctx context.Context, q Queue) error { return q.Enqueue(ctx, c) }
+	return f.do(ctx, "enqueue", run, func() { f.shadow.shadowEnqueue(c) }, run)
 }
 
 // Leave implements Queue.
 func (f *Failover) Leave(ctx context.Context, callID string, now time.Time) (string, error) {
 	var opID string
-	run := func(q Queue) (err error) { opID, err = q.Leave(ctx, callID, now); return err }
-	red := func(q Queue) error {
-		err := run(q)
+	run := func(ctx context.Context, q Queue) (err error) { opID, err = q.Leave(ctx, callID, now); return err }
+	red := func(ctx context.Context, q Queue) error {
+		err := run(ctx, q)
 		if errors.Is(err, ErrUnknownCall) {
 			f.shadow.shadowLeave(callID, now)
 		}
 		return err
 	}
-	err := f.do("leave", red, func() { f.shadow.shadowLeave(callID, now) }, run)
+	err := f.do(ctx, "leave", red, func() { f.shadow.shadowLeave(callID, now) }, run)
 	return opID, err
 }
 
 // Position implements Queue.
 func (f *Failover) Position(ctx context.Context, callID string) (int, error) {
 	var pos int
-	run := func(q Queue) (err error) { pos, err = q.Position(ctx, callID); return err }
-	err := f.do("position", run, nil, run)
+	run := func(ctx context.Context, q Queue) (err error) { pos, err = q.Position(ctx, callID); return err }
+	err := f.do(ctx, "position", run, nil, run)
 	return pos, err
 }
 
 // Login implements Queue.
 func (f *Failover) Login(ctx context.Context, op Operator, now time.Time) error {
-	run := func(q Queue) error { return q.Login(ctx, op, now) }
-	return f.do("login", run, func() { f.shadow.shadowLogin(op, now) }, run)
+	run := func(ctx context.Context, q Queue) error { return q.Login(ctx, op, now) }
+	return f.do(ctx, "login", run, func() { f.shadow.shadowLogin(op, now) }, run)
 }
 
 // Logout implements Queue.
 func (f *Failover) Logout(ctx context.Context, operatorID string, now time.Time) error {
-	run := func(q Queue) error { return q.Logout(ctx, operatorID, now) }
-	red := func(q Queue) error {
-		err := run(q)
+	run := func(ctx context.Context, q Queue) error { return q.Logout(ctx, operatorID, now) }
+	red := func(ctx context.Context, q Queue) error {
+		err := run(ctx, q)
 		if err == nil {
 			f.setStandIn(operatorID, nil)
 		}
 		return err
 	}
-	return f.do("logout", red, func() { f.shadow.shadowLogout(operatorID, now) }, run)
+	return f.do(ctx, "logout", red, func() { f.shadow.shadowLogout(operatorID, now) }, run)
 }
 
 // Pause implements Queue.
 func (f *Failover) Pause(ctx context.Context, operatorID, reason string, now time.Time) error {
-	run := func(q Queue) error { return q.Pause(ctx, operatorID, reason, now) }
-	red := func(q Queue) error {
+	run := func(ctx context.Context, q Queue) error { return q.Pause(ctx, operatorID, reason, now) }
+	red := func(ctx context.Context, q Queue) error {
 		if s, ok := f.standInOf(operatorID); ok {
 			if !s.wrap {
 				return fmt.Errorf("pause operator %q (%s): %w", operatorID, Busy, ErrBadState)
 			}
-			if err := run(q); err != nil {
+			if err := run(ctx, q); err != nil {
 				return err
 			}
 			f.setStandIn(operatorID, nil)
 			return nil
 		}
-		return run(q)
+		return run(ctx, q)
 	}
-	return f.do("pause", red, func() { f.shadow.shadowPause(operatorID, reason, now) }, run)
+	return f.do(ctx, "pause", red, func() { f.shadow.shadowPause(operatorID, reason, now) }, run)
 }
 
 // Unpause implements Queue.
 func (f *Failover) Unpause(ctx context.Context, operatorID string, now time.Time) error {
-	run := func(q Queue) error { return q.Unpause(ctx, operatorID, now) }
-	red := func(q Queue) error {
+	run := func(ctx context.Context, q Queue) error { return q.Unpause(ctx, operatorID, now) }
+	red := func(ctx context.Context, q Queue) error {
 		if s, ok := f.standInOf(operatorID); ok {
 			st := Busy
 			if s.wrap {
@@ -796,16 +808,16 @@ func (f *Failover) Unpause(ctx context.Context, operatorID string, now time.Time
 			}
 			return fmt.Errorf("unpause operator %q (%s): %w", operatorID, st, ErrBadState)
 		}
-		return run(q)
+		return run(ctx, q)
 	}
-	return f.do("unpause", red, func() { f.shadow.shadowUnpause(operatorID, now) }, run)
+	return f.do(ctx, "unpause", red, func() { f.shadow.shadowUnpause(operatorID, now) }, run)
 }
 
 // Assign implements Queue. While offers made in process are draining
 // before a reconciliation it returns ErrNoMatch.
 func (f *Failover) Assign(ctx context.Context, now time.Time, ttl time.Duration) (Offer, error) {
 	var o Offer
-	red := func(q Queue) (err error) {
+	red := func(ctx context.Context, q Queue) (err error) {
 		if ttl > 0 && f.nStand.Load() > 0 {
 			if err := f.promoteStandIns(ctx, q, now); err != nil {
 				return err
@@ -814,36 +826,36 @@ func (f *Failover) Assign(ctx context.Context, now time.Time, ttl time.Duration)
 		o, err = q.Assign(ctx, now, ttl)
 		return err
 	}
-	mem := func(q Queue) (err error) {
+	mem := func(ctx context.Context, q Queue) (err error) {
 		if f.mode.Load() == modeDraining {
 			return ErrNoMatch
 		}
 		o, err = q.Assign(ctx, now, ttl)
 		return err
 	}
-	err := f.do("assign", red, func() { f.shadow.shadowOffer(o, now) }, mem)
+	err := f.do(ctx, "assign", red, func() { f.shadow.shadowOffer(o, now) }, mem)
 	return o, err
 }
 
 // Answered implements Queue.
 func (f *Failover) Answered(ctx context.Context, o Offer, now time.Time) error {
-	run := func(q Queue) error { return q.Answered(ctx, o, now) }
-	return f.do("answered", run, func() { f.shadow.shadowAnswered(o, now) }, run)
+	run := func(ctx context.Context, q Queue) error { return q.Answered(ctx, o, now) }
+	return f.do(ctx, "answered", run, func() { f.shadow.shadowAnswered(o, now) }, run)
 }
 
 // RingFailed implements Queue.
 func (f *Failover) RingFailed(ctx context.Context, o Offer, pause bool, reason string, now time.Time) error {
-	run := func(q Queue) error { return q.RingFailed(ctx, o, pause, reason, now) }
-	return f.do("ring_failed", run, func() { f.shadow.shadowRingFailed(o, pause, reason, now) }, run)
+	run := func(ctx context.Context, q Queue) error { return q.RingFailed(ctx, o, pause, reason, now) }
+	return f.do(ctx, "ring_failed", run, func() { f.shadow.shadowRingFailed(o, pause, reason, now) }, run)
 }
 
 // Finish implements Queue.
 func (f *Failover) Finish(ctx context.Context, operatorID string, wrapUntil, now time.Time) error {
-	run := func(q Queue) error { return q.Finish(ctx, operatorID, wrapUntil, now) }
-	red := func(q Queue) error {
+	run := func(ctx context.Context, q Queue) error { return q.Finish(ctx, operatorID, wrapUntil, now) }
+	red := func(ctx context.Context, q Queue) error {
 		s, ok := f.standInOf(operatorID)
 		if !ok {
-			return run(q)
+			return run(ctx, q)
 		}
 		if s.wrap {
 			return fmt.Errorf("finish operator %q (%s): %w", operatorID, WrapUp, ErrBadState)
@@ -861,15 +873,15 @@ func (f *Failover) Finish(ctx context.Context, operatorID string, wrapUntil, now
 		f.setStandIn(operatorID, nil)
 		return nil
 	}
-	return f.do("finish", red, func() { f.shadow.shadowFinish(operatorID, wrapUntil, now) }, run)
+	return f.do(ctx, "finish", red, func() { f.shadow.shadowFinish(operatorID, wrapUntil, now) }, run)
 }
 
 // Operator implements Queue (stand-ins shown in their true state).
 func (f *Failover) Operator(ctx context.Context, operatorID string) (Operator, error) {
 	var op Operator
-	run := func(q Queue) (err error) { op, err = q.Operator(ctx, operatorID); return err }
-	red := func(q Queue) error {
-		if err := run(q); err != nil {
+	run := func(ctx context.Context, q Queue) (err error) { op, err = q.Operator(ctx, operatorID); return err }
+	red := func(ctx context.Context, q Queue) error {
+		if err := run(ctx, q); err != nil {
 			return err
 		}
 		if s, ok := f.standInOf(operatorID); ok {
@@ -877,16 +889,16 @@ func (f *Failover) Operator(ctx context.Context, operatorID string) (Operator, e
 		}
 		return nil
 	}
-	err := f.do("operator", red, nil, run)
+	err := f.do(ctx, "operator", red, nil, run)
 	return op, err
 }
 
 // Snapshot implements Queue (stand-ins shown in their true state).
 func (f *Failover) Snapshot(ctx context.Context, now time.Time) (Snapshot, error) {
 	var s Snapshot
-	run := func(q Queue) (err error) { s, err = q.Snapshot(ctx, now); return err }
-	red := func(q Queue) error {
-		if err := run(q); err != nil {
+	run := func(ctx context.Context, q Queue) (err error) { s, err = q.Snapshot(ctx, now); return err }
+	red := func(ctx context.Context, q Queue) error {
+		if err := run(ctx, q); err != nil {
 			return err
 		}
 		if f.nStand.Load() > 0 {
@@ -898,7 +910,7 @@ func (f *Failover) Snapshot(ctx context.Context, now time.Time) (Snapshot, error
 		}
 		return nil
 	}
-	err := f.do("snapshot", red, nil, run)
+	err := f.do(ctx, "snapshot", red, nil, run)
 	return s, err
 }
 

@@ -460,6 +460,7 @@ func TestFailoverSyncLearnsOtherNodes(t *testing.T) {
 type switchable struct {
 	queue.Queue
 	down          atomic.Bool
+	hang          atomic.Bool // calls wait for their context (a partition)
 	failEnqueue   atomic.Bool
 	enqueueFailed chan struct{}
 }
@@ -485,6 +486,11 @@ func (s *switchable) Enqueue(ctx context.Context, c queue.Call) error {
 func (s *switchable) Assign(ctx context.Context, now time.Time, ttl time.Duration) (queue.Offer, error) {
 	if err := s.check(); err != nil {
 		return queue.Offer{}, err
+	}
+	if s.hang.Load() {
+		<-ctx.Done()
+		// What queue.Redis says of a call cut by its deadline.
+		return queue.Offer{}, fmt.Errorf("test: %w: %w", queue.ErrUnavailable, ctx.Err())
 	}
 	return s.Queue.Assign(ctx, now, ttl)
 }
@@ -555,5 +561,47 @@ func TestFailoverReconcileFails(t *testing.T) {
 	}
 	if pos, err := mem.Position(ctx, "c1"); err != nil || pos != 1 {
 		t.Errorf("c1 in the primary: %d, %v", pos, err)
+	}
+}
+
+// TestFailoverPartition: Redis stops answering without refusing (packets
+// dropped): the call waits OpTimeout at most, then the node is on its
+// fallback and the call is served there.
+func TestFailoverPartition(t *testing.T) {
+	mem, err := queue.NewMemory("svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prim := &switchable{Queue: mem}
+	f, err := queue.NewFailover(prim, queue.FailoverOptions{Service: "svc", OpTimeout: 50 * time.Millisecond, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	now := queuetest.T0
+	if err := f.Login(ctx, queue.Operator{ID: "a", Endpoint: "PJSIP/a", Skills: []string{"it"}}, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Enqueue(ctx, queue.Call{ID: "c1", Language: "it", Enqueued: now}); err != nil {
+		t.Fatal(err)
+	}
+	prim.hang.Store(true)
+	done := make(chan error, 1)
+	var o queue.Offer
+	go func() {
+		var err error
+		o, err = f.Assign(ctx, now, time.Minute)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil || o.CallID != "c1" || o.OperatorID != "a" {
+			t.Fatalf("Assign during the partition = %+v, %v; want c1 to a from the fallback", o, err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Assign held by a silent Redis beyond OpTimeout")
+	}
+	if f.Mode() != "fallback" {
+		t.Errorf("mode %s; want fallback", f.Mode())
 	}
 }
