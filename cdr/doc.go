@@ -4,9 +4,11 @@
 // The root package holds the domain (Record, Outcome, Filter), the Store
 // contract every engine implements, and the neutral file format used to
 // import call records from elsewhere and to export them. Engines live in
-// sub-packages (cdr/sqlite, cdr/memory, later cdr/postgres) and all pass
-// the one contract suite in cdr/cdrtest, so the report cannot tell them
-// apart. Nothing here knows about telephony engines.
+// sub-packages (cdr/sqlite, cdr/memory, cdr/postgres; cdr/engine opens the
+// configured one) and all pass the one contract suite in cdr/cdrtest, so
+// the report cannot tell them apart. Records a store refuses wait in
+// cdr/spool, on local disk, until it takes them again. Nothing here knows
+// about telephony engines.
 //
 // # Two levels of checking
 //
@@ -42,7 +44,9 @@
 // Import loads a whole file in one Store transaction: a file with a bad
 // line anywhere imports nothing, so a fixed file can simply be imported
 // again, and an import can never leave half a quarter behind to be
-// double-counted or missed by the report. Every line is still decoded and
+// double-counted or missed by the report (a store whose Tx offers
+// BatchInserter, such as PostgreSQL, gets each batch in one round trip).
+// Every line is still decoded and
 // checked after the first bad one, so one run lists every problem with its
 // line number. Lines are decoded by parallel workers (turning a number
 // into its hash means parsing it as a phone number first, which is most of

@@ -12,7 +12,7 @@ import (
 const Precision = time.Microsecond
 
 // Store keeps call records. It is implemented by cdr/sqlite (the embedded
-// default), cdr/memory (tests and the demo) and, later, cdr/postgres; the
+// default), cdr/memory (tests and the demo) and cdr/postgres; the
 // suite in cdr/cdrtest defines the behaviour all of them share.
 //
 // Records are stored exactly as written (after Record.Canonical). A store
