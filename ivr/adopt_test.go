@@ -30,6 +30,15 @@ func TestEngineRestartOutcome(t *testing.T) {
 	}{
 		{"welcome", func(h *harness, c *ivrtest.Call) { h.awaitReq(c, "play", 1) }, nil, cdr.Unanswered},
 		{"waiting", func(h *harness, c *ivrtest.Call) { waitingOperator(h); h.awaitQueued(c) }, []ivrtest.Step{pressIT}, cdr.Unanswered},
+		// The flow has a note of its own ("voicemail: hung up before
+		// recording"): the engine's comes first all the same.
+		{"voicemail intro", func(h *harness, c *ivrtest.Call) {
+			waitingOperator(h)
+			h.net.SetDuration(ivr.DefaultConfig().Prompts.VoicemailIntro, time.Minute)
+			h.awaitQueued(c)
+			c.Press("9")
+			h.awaitReq(c, "play it "+string(ivr.DefaultConfig().Prompts.VoicemailIntro), 1)
+		}, []ivrtest.Step{pressIT}, cdr.Unanswered},
 		{"talking", func(h *harness, c *ivrtest.Call) {
 			h.login("op1", ivrtest.Answers(0), "it")
 			h.awaitReq(c, "bridge", 1)

@@ -35,7 +35,12 @@ func (s *session) finish(ctx context.Context) (cdr.Record, error) {
 	if n, ok := s.call.(HangupNoter); ok && n.HangupNote() != "" {
 		note = n.HangupNote()
 	}
-	if note != "" && !strings.Contains(s.rec.Note, note) {
+	switch {
+	case note == "" || strings.Contains(s.rec.Note, note):
+	case strings.HasPrefix(note, NoteEngineRestart):
+		// First: the report counts the notes that start with it.
+		s.rec.Note = strings.TrimSuffix(note+"; "+s.rec.Note, "; ")
+	default:
 		s.rec.Note = strings.TrimPrefix(s.rec.Note+"; "+note, "; ")
 	}
 	if strings.HasPrefix(note, NoteEngineRestart) {
