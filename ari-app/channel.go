@@ -112,8 +112,9 @@ func (c *channel) HangupCause() int {
 
 // HangupNote says why the channel ended when no event said it: set when
 // a reconciliation found the channel gone (its end was lost with the event
-// WebSocket). Empty otherwise. The flow's CDR note could use it (see
-// doc.go); the app logs it.
+// WebSocket, or the channel with an Asterisk restart: then it starts with
+// ivr.NoteEngineRestart). Empty otherwise. It implements ivr.HangupNoter:
+// the flow copies it into the CDR; the app logs it.
 func (c *channel) HangupNote() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -61,8 +61,8 @@
 // it was down is lost, while the calls stay in Stasis. On ari.Reconnected:
 //
 //   - every channel of ours asks GET /channels/{id}: gone → its Done
-//     closes with CauseNormal and a note (Call.HangupNote, logged; ivr
-//     does not read it yet), and a leg still ringing fails as an engine
+//     closes with CauseNormal and a note (Call.HangupNote: ivr copies it
+//     into the CDR, ivr.HangupNoter), and a leg still ringing fails as an engine
 //     error, not the operator's (no auto-pause: how the ring ended is
 //     unknown); still there →
 //     each pending request is checked (GET /playbacks/{id} 404 → the
