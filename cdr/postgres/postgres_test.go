@@ -161,7 +161,9 @@ func TestMigrationWaitsForLock(t *testing.T) {
 	if _, err := holder.Exec(t.Context(), `SELECT pg_advisory_lock($1)`, int64(0x68656c706c696e65)); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	// Long enough to connect on a loaded machine (the deadline covers the
+	// connection too); the lock is held until the test releases it.
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 	defer cancel()
 	if db, err := postgres.Open(ctx, dsn, postgres.Options{}); err == nil {
 		db.Close()
