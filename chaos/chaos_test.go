@@ -337,7 +337,7 @@ func (w *world) stasisEntered() map[string]bool {
 func (w *world) checkCalls(t *testing.T, cs []*caller) {
 	t.Helper()
 	var recs map[string][]cdr.Record
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(45 * time.Second)
 	for {
 		recs = w.records(t)
 		missing := 0

@@ -34,8 +34,8 @@ const (
 	welcomeLen   = 400 * time.Millisecond // the welcome prompt
 	promptLen    = 120 * time.Millisecond // every other prompt
 	digitTimeout = 400 * time.Millisecond
-	maxWait      = 6 * time.Second
-	ringTimeout  = 800 * time.Millisecond
+	maxWait      = 8 * time.Second
+	ringTimeout  = 1200 * time.Millisecond
 	wrapUp       = 100 * time.Millisecond
 	voicemailMax = 3 * time.Second
 	drain        = 3 * time.Second
