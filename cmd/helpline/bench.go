@@ -172,9 +172,14 @@ func runBench(ctx context.Context, c *cobra.Command, d *Deps, o *benchOptions) e
 		defer srv.Close()
 		addr, redisNote = srv.Addr, "throwaway redis-server"
 	}
+	// A DSN may hold a password: it is never printed.
+	cdrName := o.cdr
+	if strings.Contains(cdrName, "://") || strings.Contains(cdrName, "=") {
+		cdrName = "postgres"
+	}
 	records, closeRecords, err := openBenchRecords(ctx, o, logger)
 	if err != nil {
-		return fmt.Errorf("bench: --cdr %s: %w", o.cdr, err)
+		return fmt.Errorf("bench: --cdr %s: %w", cdrName, err)
 	}
 	defer closeRecords()
 
@@ -190,10 +195,6 @@ func runBench(ctx context.Context, c *cobra.Command, d *Deps, o *benchOptions) e
 		defer pprof.StopCPUProfile()
 	}
 
-	cdrName := o.cdr
-	if strings.Contains(cdrName, "://") || strings.Contains(cdrName, "=") {
-		cdrName = "postgres"
-	}
 	fmt.Fprintf(out, "helpline bench: rate %g/s for %s, %d operators, talk %s, hold %s, ring %s, prompt %s, plateau %d, cdr %s, redis %s (%s)\n",
 		o.rate, o.duration, o.operators, o.talk, o.hold, o.ring, o.prompt, o.plateau, cdrName, addr, redisNote)
 	opts := bench.Options{

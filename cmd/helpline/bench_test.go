@@ -74,6 +74,30 @@ func TestBenchTiny(t *testing.T) {
 	}
 }
 
+// TestBenchPostgres runs the tiny bench against a real PostgreSQL record
+// store (a private server, as the cdr/postgres tests start).
+func TestBenchPostgres(t *testing.T) {
+	pg := testenv.StartPostgres(t)
+	r := testenv.StartRedis(t)
+	res := runCLI(t, nil, "", "bench", "--rate", "10", "--duration", "1s", "--operators", "3",
+		"--talk", "100ms", "--prompt", "50ms", "--redis", r.Addr, "--cdr", pg.NewDatabase(t), "--quiet")
+	if res.code != 0 {
+		t.Fatalf("exit %d, stderr %q, stdout:\n%s", res.code, res.stderr, res.stdout)
+	}
+	if strings.Contains(res.stdout+res.stderr, pg.Password) {
+		t.Error("the PostgreSQL password reached the output")
+	}
+	if !strings.Contains(res.stdout, ", cdr postgres, ") {
+		t.Errorf("store not named postgres:\n%s", res.stdout)
+	}
+	if v := benchFigure(t, res.stdout, "lost cdrs"); v != 0 {
+		t.Errorf("lost cdrs %v", v)
+	}
+	if v := benchFigure(t, res.stdout, "calls placed"); v < 1 {
+		t.Errorf("calls placed %v", v)
+	}
+}
+
 // TestBenchPlateau checks the memory run: every call waits at once, then
 // drains when the operators come back.
 func TestBenchPlateau(t *testing.T) {
