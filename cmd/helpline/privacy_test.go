@@ -241,6 +241,15 @@ func TestPrivacyNoRawNumberAtRest(t *testing.T) {
 		t.Fatalf("no voicemail among the stored recordings: %s", recMeta)
 	}
 
+	// What the node serves over HTTP.
+	_, metrics := s.get("/metrics")
+	if !strings.Contains(metrics, "helpline_ivr_calls_total") {
+		t.Fatalf("/metrics lacks the calls:\n%s", metrics)
+	}
+	if h := scan.find([]byte(metrics)); len(h) > 0 {
+		t.Errorf("/metrics holds caller numbers: %q", h)
+	}
+
 	if code := s.stop(); code != exitOK {
 		t.Fatalf("serve exited %d", code)
 	}
