@@ -191,6 +191,13 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				handed = nil
 				continue
 			}
+			if now := d.clock.Now(); !now.Before(o.Expires) {
+				// Expired on the way (this node was slow): the queue has
+				// returned it, and may have offered the call again.
+				// Ringing it now could ring the operator twice.
+				d.log.Debug().Str("call", o.CallID).Str("operator", o.OperatorID).Msg("handed-over offer expired before it arrived; dropped")
+				continue
+			}
 			if !d.local(ctx, o, d.clock.Now(), true) {
 				stuck = true
 			}

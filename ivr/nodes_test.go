@@ -544,3 +544,36 @@ func TestDeadNodeIsReaped(t *testing.T) {
 		})
 	}
 }
+
+// An offer that expired on its way to the call's node (that node was
+// slow) is dropped, not rung: the queue has taken it back and may have
+// offered the call again.
+func TestExpiredHandOverIsDropped(t *testing.T) {
+	for sname, mk := range stores(t) {
+		t.Run(sname, func(t *testing.T) {
+			c := newCluster(t, mk(t), map[string]func(queue.Queue) queue.Queue{"a": func(q queue.Queue) queue.Queue { return noAssign{q} }})
+			c.login("x", "a", ivrtest.Answers(0), "it")
+			if err := c.nodes["a"].q.Pause(c.ctx, "x", "break", c.clock.Now()); err != nil {
+				t.Fatal(err)
+			}
+			call := c.dial("a", testNumber, pressIT)
+			id := c.nodes["a"].callID(call)
+			c.awaitQueued(id)
+			c.nodes["a"].net.SetPhone("PJSIP/ghost", ivrtest.Answers(0))
+			stale := queue.Offer{CallID: id, OperatorID: "ghost", Endpoint: "PJSIP/ghost", Language: "it", Node: "a", Expires: c.clock.Now()}
+			if err := c.nodes["b"].q.HandOver(c.ctx, stale); err != nil {
+				t.Fatal(err)
+			}
+			// b assigns the live offer and hands it over after the stale one.
+			c.login("b1", "b", ivrtest.Answers(0), "it")
+			c.awaitReq(call, "bridge", 1)
+			if got := originates(call); !slices.Equal(got, []string{"PJSIP/b1@internode-b"}) {
+				t.Errorf("rang %q; want only b1 (the stale offer dropped)", got)
+			}
+			call.HangUp(16)
+			if rec := c.record("a", call); rec.Operator != "b1" {
+				t.Errorf("record %+v", rec)
+			}
+		})
+	}
+}
