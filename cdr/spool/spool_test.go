@@ -443,3 +443,42 @@ func TestFallback(t *testing.T) {
 		t.Fatalf("the lost record is not logged in full:\n%s", e.log.String())
 	}
 }
+
+// TestTornTailAloneIsACrashLeftover: a segment whose only problem is a
+// torn last frame (a crash during a write that was never acknowledged) is
+// replayed and deleted with a warning, not kept as .bad.
+func TestTornTailAloneIsACrashLeftover(t *testing.T) {
+	dir := t.TempDir()
+	e := open(t, dir, 0)
+	recs := records(2, "in")
+	for _, r := range recs {
+		if err := e.sp.Write(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.sp.Close()
+	seg := filepath.Join(dir, segments(t, dir)[0])
+	f, err := os.OpenFile(seg, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := spool.AppendFrame(nil, []byte(`{"v":1,"spooled_at":"2025-06-02T08:00:00Z","record":{"ID":"never-acked"}}`))
+	if _, err := f.Write(whole[:len(whole)-9]); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	e2 := open(t, dir, 0)
+	store := memory.New()
+	rp, _ := spool.NewReplayer(e2.sp, store, spool.ReplayerOptions{})
+	res, err := rp.Replay(t.Context())
+	if err != nil || res.Replayed != 2 || res.Torn != 1 || res.Corrupt != 0 {
+		t.Fatalf("Replay = %+v, %v; want 2 replayed, 1 torn tail", res, err)
+	}
+	mustGetAll(t, store, recs)
+	if segs := segments(t, dir); len(segs) != 0 {
+		t.Fatalf("segments = %v, want the replayed one deleted", segs)
+	}
+	if log := e2.log.String(); !strings.Contains(log, `"level":"warn"`) || !strings.Contains(log, "torn write") {
+		t.Fatalf("no warning for the torn tail:\n%s", log)
+	}
+}
