@@ -320,10 +320,13 @@ func (r *runner) run(ctx context.Context, start StartFunc) (*Result, error) {
 	if o.Plateau > 0 {
 		res.Waiting, res.HeapDelta, res.StackDelta = r.plateau(ctx, heap0, stack0)
 		for _, id := range r.ops {
+			// Free from just before the unpause: the originate that follows
+			// is timed from there, as BenchmarkOperatorAvailableToOriginate
+			// in ari-app does.
+			r.rec.freed("PJSIP/"+id, time.Now())
 			if err := retry(ctx, func() error { return r.node.Queue.Unpause(ctx, id, time.Now()) }); err != nil {
 				return nil, fmt.Errorf("bench: unpausing %s: %w", id, err)
 			}
-			r.rec.freed("PJSIP/"+id, time.Now())
 		}
 	}
 
