@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -190,7 +191,10 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.log.Info().Str("app", a.name).Msg("ARI app running")
 	a.noteBoot(ctx)
-	a.reconcile(ctx, "start")
+	if live, ok := a.reconcile(ctx, "start"); ok {
+		a.wg.Add(1)
+		go a.sweep(ctx, live)
+	}
 	// The loop outlives ctx while the calls drain: callers arriving then
 	// are seen (and left in Stasis), a reconnect is still reconciled.
 	loopCtx, stopLoop := context.WithCancel(context.Background())
@@ -470,7 +474,10 @@ func (a *App) hangupUnknown(id string) {
 // start and after every reconnect. Our own channels recheck themselves on
 // Reconnected (channel.recheck); here the unknown ones are offered to the
 // Adopter.
-func (a *App) reconcile(ctx context.Context, why string) {
+//
+// It returns the ids of the app's channels on Asterisk, and false when it
+// could not list them.
+func (a *App) reconcile(ctx context.Context, why string) (map[string]bool, bool) {
 	a.m.reconciles.Inc()
 	rctx, cancel := a.requestContext(ctx)
 	defer cancel()
@@ -483,7 +490,7 @@ func (a *App) reconcile(ctx context.Context, why string) {
 		list, lerr := a.client.Channels().List(rctx)
 		if lerr != nil {
 			a.log.Error().Err(lerr).Str("why", why).Msg("cannot list channels: reconciliation skipped")
-			return
+			return nil, false
 		}
 		for _, ch := range list {
 			if _, ok := stasisArgs(ch, a.name); ok {
@@ -491,8 +498,10 @@ func (a *App) reconcile(ctx context.Context, why string) {
 			}
 		}
 	}
+	live := map[string]bool{}
 	var orphans []*Orphan
 	for _, id := range ids {
+		live[id] = true
 		if a.known(id) || strings.HasSuffix(id, ";2") {
 			continue
 		}
@@ -538,6 +547,58 @@ func (a *App) reconcile(ctx context.Context, why string) {
 			Int("legs", len(o.Legs)).Str("why", why).
 			Msg("channel of the app not known to this process: offered for re-adoption")
 		a.adopter.Adopt(ctx, o)
+	}
+	if why == "start" {
+		a.dropDeadBridges(ctx)
+	}
+	return live, true
+}
+
+// dropDeadBridges destroys, at start, the bridges a previous process made
+// (ids "hl-…") that hold none of the calls now followed: the talk they
+// held ended while no process ran, and nobody else would destroy them.
+// The bridges of re-adopted talks hold their caller and are kept.
+func (a *App) dropDeadBridges(ctx context.Context) {
+	rctx, cancel := a.requestContext(ctx)
+	defer cancel()
+	bridges, err := a.client.Bridges().List(rctx)
+	if err != nil {
+		a.log.Warn().Err(err).Msg("cannot list bridges at start: leftovers of the previous process stay")
+		return
+	}
+	for _, b := range bridges {
+		if !strings.HasPrefix(b.ID, "hl-") || slices.ContainsFunc(b.Channels, a.known) {
+			continue
+		}
+		a.log.Warn().Str("bridge", b.ID).Int("channels", len(b.Channels)).Msg("bridge of a talk that ended while no process ran: destroyed")
+		if err := a.client.Bridges().Destroy(rctx, b.ID); err != nil && !errors.Is(err, ari.ErrNotFound) {
+			a.log.Warn().Err(err).Str("bridge", b.ID).Msg("destroying a leftover bridge failed")
+		}
+	}
+}
+
+// Sweeper closes the calls that ended while no process of the app ran
+// (from the flow's journal); *ivr.Flow implements it. The App calls it
+// once, after the reconciliation at start, with the channels Asterisk
+// still has.
+type Sweeper interface {
+	Sweep(ctx context.Context, live func(id string) bool) (int, error)
+}
+
+// sweep hands the flow the channels found at start (see Sweeper).
+func (a *App) sweep(ctx context.Context, live map[string]bool) {
+	defer a.wg.Done()
+	sw, ok := a.flow.(Sweeper)
+	if !ok {
+		return
+	}
+	n, err := sw.Sweep(context.WithoutCancel(ctx), func(id string) bool { return live[id] || a.known(id) })
+	if err != nil {
+		a.log.Error().Err(err).Int("closed", n).Msg("closing the calls that ended while no process ran failed")
+		return
+	}
+	if n > 0 {
+		a.log.Warn().Int("calls", n).Msg("calls that ended while no process ran: closed from the journal")
 	}
 }
 

@@ -29,6 +29,7 @@ import (
 	cdrsqlite "github.com/helpline-it/helpline/cdr/sqlite"
 	"github.com/helpline-it/helpline/internal/testenv"
 	"github.com/helpline-it/helpline/ivr"
+	"github.com/helpline-it/helpline/ivr/journal"
 	"github.com/helpline-it/helpline/queue"
 )
 
@@ -292,10 +293,14 @@ func (s *stack) startProcess(before func(s *stack, acfg ari.Config)) {
 		o.cfg(&cfg)
 	}
 	logger := zerolog.New(s.logs).Level(zerolog.DebugLevel).With().Timestamp().Logger()
-	s.flow, err = ivr.New(cfg, ivr.Deps{
+	deps := ivr.Deps{
 		Queue: s.q, CDR: p.cdr, Identifier: s.hasher, Blocklist: o.block,
 		Clock: s.clock, Logger: logger, Registerer: s.reg,
-	})
+	}
+	if p.rdb != nil {
+		deps.Journal = journal.NewRedis(p.rdb, "ariapp-test:", "node1")
+	}
+	s.flow, err = ivr.New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

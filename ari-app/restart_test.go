@@ -521,3 +521,62 @@ func TestStopThenReadoptTalk(t *testing.T) {
 	s.until("operator hung up", time.Minute, func() bool { return len(s.srv.Channels()) == 0 })
 	s.noLeaks()
 }
+
+// TestRestartCallEndedWhileDown: calls that end between the SIGKILL and
+// the new process leave no channel to find; the journal the flow keeps in
+// Redis still has them, and the new process closes each with its one
+// CDR: the waiting caller as abandoned (out of the queue), the talk as
+// answered (the operator gets her wrap-up), both noted ended_unseen.
+func TestRestartCallEndedWhileDown(t *testing.T) {
+	s := newStack(t, withRedis(), withSQLite(), withEndpoints(phones(map[string]aritest.Phone{
+		"op1001": {Answer: aritest.Answer}, "op1002": {Answer: aritest.Answer},
+	})...))
+	s.login("op1001", "it")
+	talker := s.dial(callerNumber, pressOne...)
+	s.until("caller bridged", time.Minute, func() bool { return heard(talker, "bridge", "") })
+	connected := s.clock.Now()
+	s.login("op1002", "it")
+	if err := s.q.Pause(s.ctx, "op1002", "meeting", s.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	const waiterNumber = "+393330000003"
+	waiter := s.dial(waiterNumber, pressOne...)
+	s.until("caller waiting", time.Minute, func() bool { return heard(waiter, "moh", "") })
+	queued := s.clock.Now()
+	s.advance(10 * time.Second)
+
+	s.kill()
+	for _, c := range []*aritest.Call{talker, waiter} {
+		if err := c.Hangup(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.startProcess(nil)
+	s.waitFor("new process reconciled", func() bool { return s.counter("helpline_ariapp_reconciles_total") >= 1 })
+	s.settle()
+
+	rec := s.cdrOf(talker, callerNumber)
+	if rec.Outcome != cdr.Answered || rec.Operator != "op1001" || rec.ConnectedAt.Sub(connected).Abs() > time.Second ||
+		rec.Note != ivr.NoteEndedUnseen {
+		t.Errorf("talker: CDR %+v", rec)
+	}
+	rec = s.cdrOf(waiter, waiterNumber)
+	if rec.Outcome != cdr.Abandoned || rec.QueuedAt.Sub(queued).Abs() > time.Second || rec.Note != ivr.NoteEndedUnseen {
+		t.Errorf("waiter: CDR %+v", rec)
+	}
+	s.cdrCount(2)
+	snap, err := s.q.Snapshot(s.ctx, s.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for lang, calls := range snap.Waiting {
+		if len(calls) > 0 {
+			t.Errorf("queue %s still holds %d calls", lang, len(calls))
+		}
+	}
+	if op := s.operator("op1001"); op.State != queue.WrapUp && op.State != queue.Available {
+		t.Errorf("operator %+v, want her wrap-up after the talk", op)
+	}
+	s.until("operator's leg hung up", time.Minute, func() bool { return len(s.srv.Channels()) == 0 })
+	s.noLeaks()
+}

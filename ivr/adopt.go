@@ -57,6 +57,8 @@ func (f *Flow) Readopt(ctx context.Context, call Call, callerNumber string, a Ad
 	s := f.newSession(call, callerNumber, a.Arrived)
 	f.active.Add(1)
 	defer f.active.Add(-1)
+	f.track(s.rec.ID)
+	defer f.untrack(s.rec.ID)
 	if err := s.readopt(ctx, a); err != nil {
 		return s.rec, err
 	}
@@ -187,6 +189,7 @@ func (s *session) readoptTalk(ctx context.Context, a Adoption) error {
 		return nil
 	}
 	log.Info().Msg("talk re-adopted: watching it to its end")
+	s.journal(ctx)
 	offers := s.f.disp.register(s.qcall.ID)
 	defer s.f.disp.unregister(s.qcall.ID)
 	ended, err := s.talk(ctx, o, a.Leg, a.Bridge, connected)

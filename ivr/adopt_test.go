@@ -175,3 +175,48 @@ func TestReadoptMenu(t *testing.T) {
 		t.Errorf("%d answers; want the previous process's only", n)
 	}
 }
+
+// A caller who hangs up while no process runs leaves no channel: the
+// next process closes her call from the journal (abandoned, out of the
+// queue); a call that ends normally leaves nothing in the journal.
+func TestSweepClosesCallsEndedUnseen(t *testing.T) {
+	h := newHarness(t, time.Time{})
+	waitingOperator(h)
+	c := h.net.Dial(testNumber, pressIT)
+	appCtx, stop := context.WithCancel(h.ctx)
+	done := make(chan result, 1)
+	go func() {
+		rec, err := h.flow.Handle(appCtx, c, c.Number())
+		done <- result{rec, err}
+	}()
+	h.awaitQueued(c)
+	queued := h.clock.Now()
+	stop()
+	if r := <-done; !errors.Is(r.err, ivr.ErrShutdown) {
+		t.Fatalf("Handle: %v", r.err)
+	}
+	c.HangUp(16) // while no process runs
+	next := readoptNext(h)
+	h.clock.Advance(time.Minute)
+	n, err := next.Sweep(h.ctx, func(string) bool { return false })
+	if err != nil || n != 1 {
+		t.Fatalf("Sweep = %d, %v; want 1 call closed", n, err)
+	}
+	rec, err := h.store.Get(h.ctx, c.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Outcome != cdr.Abandoned || !rec.QueuedAt.Equal(queued.UTC()) || rec.Note != ivr.NoteEndedUnseen ||
+		rec.CallerHash != h.hashOf(testNumber) || rec.Validate() != nil {
+		t.Errorf("record %+v (%v)", rec, rec.Validate())
+	}
+	if _, err := h.q.Position(h.ctx, c.ID()); err == nil {
+		t.Error("the call is still in the queue")
+	}
+	if open, _ := h.jrnl.Open(h.ctx); len(open) != 0 {
+		t.Errorf("journal still holds %+v", open)
+	}
+	if n, _ := next.Sweep(h.ctx, func(string) bool { return false }); n != 0 {
+		t.Errorf("a second sweep closed %d calls", n)
+	}
+}

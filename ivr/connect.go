@@ -246,6 +246,7 @@ func (s *session) connect(ctx context.Context, o queue.Offer, leg Leg) (bool, er
 	// keeps: a new process re-adopts the talk with its times.
 	s.mark(ctx, Mark{Stage: StageTalk, Language: s.lang, QueuedAt: s.rec.QueuedAt,
 		ConnectedAt: s.rec.ConnectedAt, Operator: s.rec.Operator})
+	s.journal(ctx)
 	return s.talk(ctx, o, leg, br, connected)
 }
 
@@ -257,6 +258,18 @@ func (s *session) voicemail(ctx context.Context) (step, error) {
 	// Before the recording starts (a value set during it would wait for
 	// its end on Asterisk): a new process lets it finish and keeps it.
 	s.mark(ctx, Mark{Stage: StageVoicemail, Language: s.lang, QueuedAt: s.rec.QueuedAt, Voicemail: VoicemailName(s.qcall.ID)})
+	// The journal's copy names the message, so a call that ends while no
+	// process runs is closed as one; the CDR's own field is set once the
+	// recording is kept.
+	jr := s.rec
+	jr.Voicemail = VoicemailName(s.qcall.ID)
+	if j := s.f.deps.Journal; j != nil {
+		jctx, cancel := context.WithTimeout(s.bg(ctx), journalTimeout)
+		if err := j.Note(jctx, jr); err != nil {
+			s.f.m.queueErrors.WithLabelValues("journal").Inc()
+		}
+		cancel()
+	}
 	return s.recordVoicemail(ctx)
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -67,6 +68,10 @@ type Deps struct {
 	// leg (flags, transfers). Nil: operators' keys during a talk are
 	// ignored.
 	Talk TalkHandler
+	// Journal keeps each call's record so far outside the process, so
+	// the next process closes calls that ended while none ran (see
+	// Journal, Flow.Sweep). Nil: such calls get no CDR.
+	Journal Journal
 	// Clock runs every timeout (nil: the real clock).
 	Clock clockwork.Clock
 	// Logger receives the flow's logs (the zero Logger discards them).
@@ -94,6 +99,9 @@ type Flow struct {
 	m      *metrics
 	disp   *Dispatcher
 	active atomic.Int64
+
+	mu      sync.Mutex
+	running map[string]int // calls this Flow runs (Sweep leaves them)
 }
 
 // New checks the configuration and the dependencies and registers the
@@ -117,7 +125,7 @@ func New(cfg Config, deps Deps) (*Flow, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &Flow{cfg: cfg, deps: deps, clock: deps.Clock, log: deps.Logger, m: m}
+	f := &Flow{cfg: cfg, deps: deps, clock: deps.Clock, log: deps.Logger, m: m, running: map[string]int{}}
 	f.disp = newDispatcher(deps.Queue, deps.Clock, deps.Logger, cfg, m)
 	return f, nil
 }
@@ -141,7 +149,10 @@ func (f *Flow) Handle(ctx context.Context, call Call, callerNumber string) (cdr.
 	s := f.newSession(call, callerNumber, f.clock.Now())
 	f.active.Add(1)
 	defer f.active.Add(-1)
+	f.track(s.rec.ID)
+	defer f.untrack(s.rec.ID)
 	s.log.Info().Msg("call arrived")
+	s.journal(ctx)
 	if err := s.run(ctx); err != nil {
 		return s.rec, err
 	}
@@ -173,6 +184,8 @@ func (f *Flow) Resume(ctx context.Context, call Call, callerNumber string, arriv
 	s := f.newSession(call, callerNumber, arrived)
 	f.active.Add(1)
 	defer f.active.Add(-1)
+	f.track(s.rec.ID)
+	defer f.untrack(s.rec.ID)
 	s.log.Info().Time("enqueued", qc.Enqueued).Str("lang", qc.Language).Msg("call re-adopted")
 	if err := s.queueStage(ctx, qc.Language, qc.Enqueued); err != nil {
 		return s.rec, err

@@ -20,6 +20,7 @@ import (
 	cdrmemory "github.com/helpline-it/helpline/cdr/memory"
 	"github.com/helpline-it/helpline/ivr"
 	"github.com/helpline-it/helpline/ivr/ivrtest"
+	"github.com/helpline-it/helpline/ivr/journal"
 	"github.com/helpline-it/helpline/queue"
 )
 
@@ -160,6 +161,7 @@ type harness struct {
 	store  *cdrmemory.Store
 	cdrW   *flakyCDR
 	spool  *cdrmemory.Store
+	jrnl   *journal.Memory
 	block  *blocklist
 	hasher *callerid.Hasher
 	reg    *prometheus.Registry
@@ -211,6 +213,7 @@ func newHarness(t testing.TB, start time.Time, opts ...option) *harness {
 		store:   store,
 		cdrW:    &flakyCDR{store: store},
 		spool:   cdrmemory.New(),
+		jrnl:    journal.NewMemory(),
 		block:   &blocklist{blocked: map[string]string{}},
 		hasher:  hasher,
 		reg:     prometheus.NewRegistry(),
@@ -252,6 +255,7 @@ func (h *harness) newFlow(cfg ivr.Config) *ivr.Flow {
 		Queue:      q,
 		CDR:        h.cdrW,
 		Spool:      h.spool,
+		Journal:    h.jrnl,
 		Identifier: h.hasher,
 		Blocklist:  h.block,
 		Schedule:   ivr.ScheduleFunc(seedSchedule),
@@ -451,6 +455,9 @@ func (h *harness) noLeaks() {
 	h.t.Helper()
 	if leaks := h.net.Leaks(); len(leaks) > 0 {
 		h.t.Errorf("engine resources leaked:\n%s", strings.Join(leaks, "\n"))
+	}
+	if open, _ := h.jrnl.Open(h.ctx); len(open) > 0 {
+		h.t.Errorf("journal still holds %d calls whose CDR is written: %+v", len(open), open)
 	}
 	snap, err := h.q.Snapshot(h.ctx, h.clock.Now())
 	if err != nil {

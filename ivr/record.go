@@ -66,7 +66,11 @@ func (s *session) finish(ctx context.Context) (cdr.Record, error) {
 		Int("cause", s.rec.HangupCause).
 		Str("note", s.rec.Note).
 		Msg("call over")
-	return s.rec, s.f.writeCDR(ctx, s.rec, s.log)
+	err := s.f.writeCDR(ctx, s.rec, s.log)
+	if err == nil {
+		s.f.forget(ctx, s.rec.ID)
+	}
+	return s.rec, err
 }
 
 // engineRestarted closes a call whose channel vanished with the engine

@@ -37,6 +37,7 @@ func (s *session) queueStage(ctx context.Context, lang string, enqueued time.Tim
 	}
 	s.rec.QueuedAt = enqueued.UTC()
 	s.log.Info().Str("lang", lang).Msg("call queued")
+	s.journal(ctx)
 	s.f.disp.Kick()
 	return s.loop(ctx, offers, stepWait)
 }
