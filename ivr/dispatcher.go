@@ -339,7 +339,12 @@ func (d *Dispatcher) route(ctx context.Context, o queue.Offer) (queue.Offer, err
 	}
 	host, err := c.Nodes.HostOf(ctx, o.OperatorID)
 	if err != nil {
-		return o, err
+		// The shared store is unreachable: the queue runs on its
+		// in-process fallback, where operators log in again on this node,
+		// so ring them here rather than not at all.
+		d.m.queueErrors.WithLabelValues("host_of").Inc()
+		d.log.Warn().Err(err).Str("operator", o.OperatorID).Msg("cannot tell where the operator is registered; ringing them as hosted here")
+		return o, nil
 	}
 	if host == "" || host == d.node {
 		return o, nil

@@ -66,8 +66,11 @@ type cluster struct {
 	// newStore returns the named node's view of the shared store.
 	newStore func(node string) nodeStore
 	// offered counts the offers made per call (the queue's events).
-	mu      sync.Mutex
-	offered map[string]int
+	mu       sync.Mutex
+	offered  map[string]int
+	answered map[string]bool
+	// wrapNodes, if set, wraps the named node's queue.Nodes.
+	wrapNodes map[string]func(queue.Nodes) queue.Nodes
 }
 
 // node is one helpline node.
@@ -109,7 +112,7 @@ func stores(t *testing.T) map[string]func(t *testing.T) func(node string) nodeSt
 
 // newCluster starts nodes a and b; wrap, if set, wraps the queue the
 // named node's flow sees.
-func newCluster(t *testing.T, newStore func(string) nodeStore, wrap map[string]func(queue.Queue) queue.Queue) *cluster {
+func newCluster(t *testing.T, newStore func(string) nodeStore, wrap map[string]func(queue.Queue) queue.Queue, wrapNodes ...map[string]func(queue.Nodes) queue.Nodes) *cluster {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
@@ -121,7 +124,10 @@ func newCluster(t *testing.T, newStore func(string) nodeStore, wrap map[string]f
 		t: t, ctx: ctx, clock: clockwork.NewFakeClockAt(monday15),
 		cdr:    &countingCDR{n: map[string]int{}, store: cdrmemory.New()},
 		hasher: hasher, logs: &testenv.LogBuffer{}, nodes: map[string]*node{},
-		newStore: newStore, offered: map[string]int{},
+		newStore: newStore, offered: map[string]int{}, answered: map[string]bool{},
+	}
+	if len(wrapNodes) > 0 {
+		c.wrapNodes = wrapNodes[0]
 	}
 	watch := newStore("watch")
 	events, err := watch.Watch(ctx)
@@ -133,11 +139,14 @@ func newCluster(t *testing.T, newStore func(string) nodeStore, wrap map[string]f
 	go func() {
 		defer counting.Done()
 		for ev := range events {
-			if ev.Kind == queue.EventOffered {
-				c.mu.Lock()
+			c.mu.Lock()
+			switch ev.Kind {
+			case queue.EventOffered:
 				c.offered[ev.CallID]++
-				c.mu.Unlock()
+			case queue.EventAnswered:
+				c.answered[ev.CallID] = true
 			}
+			c.mu.Unlock()
 		}
 	}()
 	t.Cleanup(func() {
@@ -178,7 +187,11 @@ func (c *cluster) start(name string, wrap func(queue.Queue) queue.Queue) {
 	}
 	trunks := map[string]string{"a": "PJSIP/internode-a", "b": "PJSIP/internode-b"}
 	delete(trunks, name)
-	if err := f.Dispatcher().Join(ivr.Cluster{Nodes: n.q, Trunks: trunks, HeartbeatTTL: heartbeatTTL}); err != nil {
+	var nodes queue.Nodes = n.q
+	if w := c.wrapNodes[name]; w != nil {
+		nodes = w(nodes)
+	}
+	if err := f.Dispatcher().Join(ivr.Cluster{Nodes: nodes, Trunks: trunks, HeartbeatTTL: heartbeatTTL}); err != nil {
 		c.t.Fatal(err)
 	}
 	n.flow = f
@@ -270,11 +283,10 @@ func (c *cluster) login(id, host string, phone ivrtest.Phone, skills ...string) 
 		}
 		n.net.SetPhone(ep, phone)
 	}
-	q := c.nodes[host].q
+	// Hosted first, as queue.HostLogins does: once available, the
+	// operator may be offered at once, from any node.
+	q := queue.HostLogins(c.nodes[host].q, c.nodes[host].q, host, func(id string, err error) { c.t.Errorf("host %s: %v", id, err) })
 	if err := q.Login(c.ctx, queue.Operator{ID: id, Endpoint: "PJSIP/" + id, Skills: skills}, c.clock.Now()); err != nil {
-		c.t.Fatal(err)
-	}
-	if err := q.Host(c.ctx, id, host); err != nil {
 		c.t.Fatal(err)
 	}
 }
@@ -343,6 +355,26 @@ func (c *cluster) awaitReq(call *ivrtest.Call, prefix string, n int) {
 	}
 }
 
+// offers is how many offers were made for call id, counted once the
+// queue's event of its answer arrived (events arrive in order, so every
+// offer before the answer is counted by then).
+func (c *cluster) offers(id string) int {
+	c.t.Helper()
+	for {
+		c.mu.Lock()
+		done, n := c.answered[id], c.offered[id]
+		c.mu.Unlock()
+		if done {
+			return n
+		}
+		select {
+		case <-c.ctx.Done():
+			c.t.Fatalf("%s: the answer's event never arrived", id)
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
 // noAssign is a queue whose Assign never matches: a node that only acts
 // on offers handed over by the others.
 type noAssign struct{ queue.Queue }
@@ -380,10 +412,7 @@ func TestCallerOnOneNodeAnsweredByOperatorOnAnother(t *testing.T) {
 				if r := c.rings("b1"); len(r) != 1 || r["a"] != 1 {
 					t.Errorf("b1 rung %v; want once, from a", r)
 				}
-				c.mu.Lock()
-				offered := c.offered[c.nodes["a"].callID(call)]
-				c.mu.Unlock()
-				if offered != 1 {
+				if offered := c.offers(c.nodes["a"].callID(call)); offered != 1 {
 					t.Errorf("call offered %d times, want 1", offered)
 				}
 			})
@@ -468,13 +497,11 @@ func TestNoDoubleOfferAcrossNodes(t *testing.T) {
 					t.Errorf("%s rang %d operators, want 1", p.call.ID(), k)
 				}
 			}
-			c.mu.Lock()
 			for _, p := range calls {
-				if k := c.offered[c.nodes[p.node].callID(p.call)]; k != 1 {
+				if k := c.offers(c.nodes[p.node].callID(p.call)); k != 1 {
 					t.Errorf("%s offered %d times", p.call.ID(), k)
 				}
 			}
-			c.mu.Unlock()
 			for i := range 2 * perNode {
 				id := fmt.Sprintf("op%d", i)
 				total := 0
@@ -575,5 +602,31 @@ func TestExpiredHandOverIsDropped(t *testing.T) {
 				t.Errorf("record %+v", rec)
 			}
 		})
+	}
+}
+
+// failingHosts is a Nodes whose HostOf fails, as when Redis is down and the
+// queue runs on its in-process fallback.
+type failingHosts struct{ queue.Nodes }
+
+func (failingHosts) HostOf(context.Context, string) (string, error) {
+	return "", fmt.Errorf("%w: connection refused", queue.ErrUnavailable)
+}
+
+// When the node cannot tell where an operator is registered (the shared
+// store is down), it rings them as its own rather than not at all.
+func TestUnknownHostRingsLocally(t *testing.T) {
+	c := newCluster(t, stores(t)["memory"](t), nil, map[string]func(queue.Nodes) queue.Nodes{
+		"a": func(n queue.Nodes) queue.Nodes { return failingHosts{n} },
+	})
+	c.login("a1", "a", ivrtest.Answers(0), "it")
+	call := c.dial("a", testNumber, pressIT)
+	c.awaitReq(call, "bridge", 1)
+	if got := originates(call); !slices.Equal(got, []string{"PJSIP/a1"}) {
+		t.Errorf("rang %q; want a1 directly", got)
+	}
+	call.HangUp(16)
+	if rec := c.record("a", call); rec.Outcome != cdr.Answered || rec.Operator != "a1" {
+		t.Errorf("record %+v", rec)
 	}
 }
