@@ -26,6 +26,7 @@ import (
 	"github.com/helpline-it/helpline/cdr/spool"
 	"github.com/helpline-it/helpline/config"
 	"github.com/helpline-it/helpline/ivr"
+	"github.com/helpline-it/helpline/ivr/journal"
 	"github.com/helpline-it/helpline/queue"
 )
 
@@ -302,7 +303,10 @@ func startNode(ctx context.Context, cfg *config.Config, secrets config.Secrets, 
 	flow, err := ivr.New(flowConfig(cfg), ivr.Deps{
 		Queue: q, CDR: records, Spool: spooled, Identifier: hasher, Blocklist: block,
 		Schedule: ivr.ScheduleFunc(cfg.OpenLanguages), Talk: n.ops.handler,
-		Clock: d.Clock, Logger: log, Registerer: reg,
+		// Calls that end between a SIGKILL and the next process are
+		// closed from this journal (ari-app sweeps it at start).
+		Journal: journal.NewRedis(n.rdb, redisPrefix(cfg)+":", cfg.NodeID),
+		Clock:   d.Clock, Logger: log, Registerer: reg,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("call flow: %w", err)
