@@ -87,7 +87,11 @@
 //     recording say where the call was; see ivr's doc, "Restarts" — and
 //     hands operators dialling in to the OperatorHandler. The same
 //     reconciliation runs at start: it is how a new process (after a
-//     SIGKILL of the previous one) takes every call over.
+//     SIGKILL of the previous one) takes every call over. At start it
+//     also destroys the bridges ("hl-…") of talks that ended while no
+//     process ran, and hands the Flow (Sweeper) the channels Asterisk
+//     still has, so the calls that ended unseen are closed from the
+//     flow's journal.
 //
 // # Stopping
 //

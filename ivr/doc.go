@@ -206,7 +206,14 @@
 // hang-up — unless she had talked (answered, cut short) or a message was
 // recorded; the report counts those notes in a footnote.
 //
-// Not covered: a call that ended while no process was running leaves no
-// channel to find; the dispatcher removes its queue entry, but no CDR is
-// written for it (the queue entry lacks the caller's hash a record needs).
+// A call that ended while no process was running leaves no channel to
+// find. For those the flow keeps a Journal (Deps.Journal; Redis in
+// production): the record so far, noted at arrival, queue entry, talk and
+// voicemail, forgotten once the CDR is written. Once the engine's calls
+// are re-adopted, the new process sweeps it (Flow.Sweep): every record
+// left whose channel is gone and that no flow runs gets its CDR — its
+// outcome from the last step noted (answered, voicemail, abandoned,
+// welcome_hangup), its end time the moment it was found gone (the note
+// NoteEndedUnseen says so) — its queue entry is removed and its operator
+// given her wrap-up. Without a Journal such calls get no CDR.
 package ivr
