@@ -49,27 +49,30 @@ func TestServeRedisDiesMidRun(t *testing.T) {
 		}
 		return c
 	}
-	// bridged: the flow logged the caller connected with the operator
-	// (the queue's Answered is done), not just a bridge being built.
-	bridged := func(c *aritest.Call) func() bool {
+	logged := func(c *aritest.Call, msg string) func() bool {
 		return func() bool {
 			for _, line := range strings.Split(s.stderr.String(), "\n") {
-				if strings.Contains(line, `"call":"`+c.ChannelID()+`"`) && strings.Contains(line, `"message":"connected"`) {
+				if strings.Contains(line, `"call":"`+c.ChannelID()+`"`) && strings.Contains(line, `"message":"`+msg+`"`) {
 					return true
 				}
 			}
 			return false
 		}
 	}
+	// bridged: the flow logged the caller connected with the operator
+	// (the queue's Answered is done), not just a bridge being built.
+	bridged := func(c *aritest.Call) func() bool { return logged(c, "connected") }
 	metric := func(series string) func() bool {
 		return func() bool { _, body := s.get("/metrics"); return strings.Contains(body, series+"\n") }
 	}
+	// hangup hangs the caller up and waits for the flow to be over with
+	// the call (its CDR written).
 	hangup := func(c *aritest.Call) {
 		t.Helper()
 		if err := c.Hangup(); err != nil {
 			t.Fatal(err)
 		}
-		s.drive("hung up", func() bool { _, ended := c.Ended(); return ended })
+		s.drive("call over", logged(c, "call over"))
 	}
 
 	a := dial()
