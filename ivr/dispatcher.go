@@ -358,6 +358,12 @@ func (d *Dispatcher) route(ctx context.Context, o queue.Offer) (queue.Offer, err
 		return o, err
 	}
 	o.Endpoint = ep
+	// If this node dies while they talk, the reap frees them (no flow
+	// would ever Finish the call); failing to record it only loses that.
+	if err := c.Nodes.Remote(ctx, o.OperatorID, o.CallID, d.node); err != nil {
+		d.m.queueErrors.WithLabelValues("remote").Inc()
+		d.log.Warn().Err(err).Str("operator", o.OperatorID).Msg("cannot record the cross-node ring")
+	}
 	return o, nil
 }
 

@@ -630,3 +630,39 @@ func TestUnknownHostRingsLocally(t *testing.T) {
 		t.Errorf("record %+v", rec)
 	}
 }
+
+// An operator of node a talking, through the trunk, with a caller of node
+// b when b dies: nobody will ever finish that call, so the reap makes the
+// operator available, and a's next caller reaches them.
+func TestOperatorTalkingWithDeadNodesCallerIsFreed(t *testing.T) {
+	for sname, mk := range stores(t) {
+		t.Run(sname, func(t *testing.T) {
+			c := newCluster(t, mk(t), nil)
+			c.login("a1", "a", ivrtest.Answers(0), "it")
+			onB := c.dial("b", "+39 333 111 2222", pressIT)
+			c.awaitReq(onB, "bridge", 1)
+			if got := originates(onB); !slices.Equal(got, []string{"PJSIP/a1@internode-a"}) {
+				t.Fatalf("rang %q", got)
+			}
+			c.kill("b")
+			for range 3 {
+				c.blockUntil(2)
+				c.clock.Advance(heartbeatTTL / 3)
+			}
+			c.awaitQueue("a1 freed", func(s queue.Snapshot) bool {
+				for _, op := range s.Operators {
+					if op.ID == "a1" {
+						return op.State == queue.Available
+					}
+				}
+				return false
+			})
+			onA := c.dial("a", testNumber, pressIT)
+			c.awaitReq(onA, "bridge", 1)
+			onA.HangUp(16)
+			if rec := c.record("a", onA); rec.Outcome != cdr.Answered || rec.Operator != "a1" {
+				t.Errorf("record %+v; want answered by a1", rec)
+			}
+		})
+	}
+}

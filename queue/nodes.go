@@ -53,6 +53,11 @@ type Nodes interface {
 	Host(ctx context.Context, operatorID, node string) error
 	// HostOf returns the node hosting operatorID, "" if none was recorded.
 	HostOf(ctx context.Context, operatorID string) (string, error)
+	// Remote records that operatorID, hosted on another node, is rung
+	// through the trunk for callID, held by node: if node dies while they
+	// talk (busy with callID), Reap makes them available again, since the
+	// call died with node's Asterisk and no flow will ever Finish it.
+	Remote(ctx context.Context, operatorID, callID, node string) error
 	// Reap deals with every node whose heartbeat expired by now (see
 	// Nodes) and returns their names, sorted.
 	Reap(ctx context.Context, now time.Time) ([]string, error)
@@ -102,6 +107,7 @@ func DecodeOffer(b []byte) (Offer, error) {
 func (r *Redis) nodesKey() string               { return r.base + ":nodes" }
 func (r *Redis) deadKey() string                { return r.base + ":dead" }
 func (r *Redis) hostsKey() string               { return r.base + ":hosts" }
+func (r *Redis) viaKey() string                 { return r.base + ":via" }
 func (r *Redis) handOverKey(node string) string { return r.base + ":handover:" + node }
 
 // runNodes runs one of the nodes scripts: the common layout plus the
@@ -109,7 +115,7 @@ func (r *Redis) handOverKey(node string) string { return r.base + ":handover:" +
 func (r *Redis) runNodes(ctx context.Context, op string, s *redis.Script, args ...any) (any, error) {
 	for attempt := 0; ; attempt++ {
 		keys, pre := r.layout(nil)
-		keys = append(keys[:len(keys):len(keys)], r.nodesKey(), r.deadKey(), r.hostsKey())
+		keys = append(keys[:len(keys):len(keys)], r.nodesKey(), r.deadKey(), r.hostsKey(), r.viaKey())
 		argv := make([]any, 0, len(pre)+len(args))
 		argv = append(append(argv, pre...), args...)
 		res, err := s.Run(ctx, r.c, keys, argv...).Result()
@@ -165,6 +171,17 @@ func (r *Redis) HostOf(ctx context.Context, operatorID string) (string, error) {
 		return "", classify("host of "+operatorID, err)
 	}
 	return n, nil
+}
+
+// Remote implements Nodes.
+func (r *Redis) Remote(ctx context.Context, operatorID, callID, node string) error {
+	if err := errors.Join(checkID("operator", operatorID), checkID("call", callID), checkName("node", node)); err != nil {
+		return err
+	}
+	if err := r.c.HSet(ctx, r.viaKey(), operatorID, node+"\t"+callID).Err(); err != nil {
+		return classify("remote "+operatorID, err)
+	}
+	return nil
 }
 
 // Reap implements Nodes.

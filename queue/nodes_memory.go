@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -14,6 +15,7 @@ type memNodes struct {
 	dead  map[string]bool
 	hosts map[string]string // operator -> node
 	hand  map[string]chan Offer
+	via   map[string][2]string // operator -> {node, call}
 }
 
 // memHandOverBuffer is how many handed-over offers may wait for a node's
@@ -23,6 +25,7 @@ const memHandOverBuffer = 64
 func (n *memNodes) init() {
 	if n.beats == nil {
 		n.beats, n.dead, n.hosts, n.hand = map[string]time.Time{}, map[string]bool{}, map[string]string{}, map[string]chan Offer{}
+		n.via = map[string][2]string{}
 	}
 }
 
@@ -89,6 +92,18 @@ func (m *Memory) HostOf(ctx context.Context, operatorID string) (string, error) 
 	return m.nodes.hosts[operatorID], nil
 }
 
+// Remote implements Nodes.
+func (m *Memory) Remote(ctx context.Context, operatorID, callID, node string) error {
+	if err := errors.Join(checkID("operator", operatorID), checkID("call", callID), checkName("node", node)); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.nodes.init()
+	m.nodes.via[operatorID] = [2]string{node, callID}
+	return nil
+}
+
 // Reap implements Nodes.
 func (m *Memory) Reap(ctx context.Context, now time.Time) ([]string, error) {
 	now = ms(now)
@@ -137,6 +152,21 @@ func (m *Memory) Reap(ctx context.Context, now time.Time) ([]string, error) {
 		m.emit(Event{Kind: EventLeft, At: now, CallID: c.ID, OperatorID: c.offeredTo, Language: c.Language, Reason: ReasonNodeDown})
 		if op := m.ops[c.offeredTo]; op != nil && op.State == Ringing && op.CallID == c.ID {
 			op.State, op.Since, op.CallID = Available, now, ""
+			m.opEvent(op, now)
+		}
+	}
+	var talking []string
+	for id, v := range m.nodes.via {
+		if dead[v[0]] {
+			talking = append(talking, id)
+		}
+	}
+	slices.Sort(talking)
+	for _, id := range talking {
+		v := m.nodes.via[id]
+		delete(m.nodes.via, id)
+		if op := m.ops[id]; op != nil && op.State == Busy && op.CallID == v[1] {
+			op.State, op.Since, op.IdleSince, op.CallID = Available, now, now, ""
 			m.opEvent(op, now)
 		}
 	}

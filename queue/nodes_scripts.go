@@ -7,12 +7,13 @@ package queue
 //	KEYS[6+2n] -> <prefix>:{<service>}:nodes  ZSET  node -> heartbeat expiry (ms, caller's clock)
 //	KEYS[7+2n] -> <prefix>:{<service>}:dead   SET   nodes reaped and not yet beating again
 //	KEYS[8+2n] -> <prefix>:{<service>}:hosts  HASH  operator ID -> node hosting their phone
+//	KEYS[9+2n] -> <prefix>:{<service>}:via    HASH  operator ID -> "<node>\t<call ID>": rung through a trunk for that node's call
 //
 // The heartbeat is a ZSET score on the caller's clock rather than a key
 // with a server-side TTL, like every time in the queue: nodes agree on
 // what "expired" means, and tests drive it with a fake clock.
 const luaNodesKeys = `
-local nodesk, deadk, hostsk = KEYS[6 + 2 * nl], KEYS[7 + 2 * nl], KEYS[8 + 2 * nl]
+local nodesk, deadk, hostsk, viak = KEYS[6 + 2 * nl], KEYS[7 + 2 * nl], KEYS[8 + 2 * nl], KEYS[9 + 2 * nl]
 `
 
 // heartbeatScript records that a node is alive; a reaped node that beats
@@ -50,7 +51,8 @@ return n
 // operators are paused "unreachable" (a ringing offer returns to its
 // place, a wrap-up is dropped), then its calls leave the queue (an
 // operator ringing for one becomes available again, keeping their
-// IdleSince, as after a Leave).
+// IdleSince, as after a Leave), and an operator of another node busy with
+// one of its calls (through the trunk, see Nodes.Remote) is available.
 //
 //	ARGV[A+1] -> now (ms)
 //	Output: the reaped nodes, sorted
@@ -102,6 +104,24 @@ for _, c in ipairs(gone) do
     if o and o.st == 'ringing' and o.call == c.id then
       o.st = 'available'
       o.since = now
+      o.call = ''
+      putop(o)
+      setavail(o)
+      opev(o, now)
+    end
+  end
+end
+local v = redis.call('HGETALL', viak)
+for i = 1, #v, 2 do
+  local tab = string.find(v[i + 1], '\t', 1, true)
+  if tab and isdead[string.sub(v[i + 1], 1, tab - 1)] then
+    local cid = string.sub(v[i + 1], tab + 1)
+    redis.call('HDEL', viak, v[i])
+    local o = getop(v[i])
+    if o and o.st == 'busy' and o.call == cid then
+      o.st = 'available'
+      o.since = now
+      o.idle = now
       o.call = ''
       putop(o)
       setavail(o)

@@ -25,6 +25,7 @@ func RunNodesSuite(t *testing.T, newStore func(t *testing.T) NodesStore) {
 		{"ReapDeadNode", testReapDeadNode},
 		{"ReapIsIdempotentAndSparesTheLiving", testReapSparesLiving},
 		{"HeartbeatRevivesUnreachable", testHeartbeatRevives},
+		{"ReapFreesOperatorTalkingWithDeadNode", testReapFreesRemoteTalker},
 		{"HandOver", testHandOver},
 		{"HostOf", testHostOf},
 		{"InvalidNodeInput", testNodesInvalid},
@@ -277,5 +278,48 @@ func testNodesInvalid(t *testing.T, q NodesStore) {
 		if err == nil {
 			t.Error("invalid input accepted")
 		}
+	}
+}
+
+// An operator of a living node talking, through the trunk, with a caller
+// of the node that died is available again: the call died with that node.
+// One busy with a later call of their own is left alone.
+func testReapFreesRemoteTalker(t *testing.T, q NodesStore) {
+	ctx := context.Background()
+	beat(t, q, "a", 0, 10*time.Second)
+	beat(t, q, "b", 0, 10*time.Second)
+	login(t, q, "a1", 0, "it")
+	login(t, q, "a2", 1, "it")
+	host(t, q, "a1", "a")
+	host(t, q, "a2", "a")
+	enqueueOn(t, q, "cB", "it", "b", 2)
+	enqueueOn(t, q, "cA", "it", "a", 3)
+	oB := assign(t, q, 4)
+	oA := assign(t, q, 4)
+	if oB.CallID != "cB" || oB.OperatorID != "a1" || oA.CallID != "cA" || oA.OperatorID != "a2" {
+		t.Fatalf("offers %+v %+v", oB, oA)
+	}
+	for _, r := range [][3]string{{"a1", "cB", "b"}, {"a2", "earlier", "b"}} {
+		if err := q.Remote(ctx, r[0], r[1], r[2]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, o := range []queue.Offer{oB, oA} {
+		if err := q.Answered(ctx, o, at(5)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	beat(t, q, "a", 9, 10*time.Second)
+	if d := reap(t, q, 10); !slices.Equal(d, []string{"b"}) {
+		t.Fatalf("reaped %v", d)
+	}
+	if op := opState(t, q, "a1"); op.State != queue.Available || op.CallID != "" || !op.IdleSince.Equal(at(10)) {
+		t.Errorf("a1 talking with the dead node's caller: %+v, want available since the reap", op)
+	}
+	if op := opState(t, q, "a2"); op.State != queue.Busy || op.CallID != "cA" {
+		t.Errorf("a2 busy with a living call: %+v, want untouched", op)
+	}
+	if err := q.Remote(ctx, "", "c", "b"); err == nil {
+		t.Error("Remote of no operator accepted")
 	}
 }
