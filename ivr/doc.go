@@ -216,4 +216,34 @@
 // welcome_hangup), its end time the moment it was found gone (the note
 // NoteEndedUnseen says so) — its queue entry is removed and its operator
 // given her wrap-up. Without a Journal such calls get no CDR.
+//
+// # Several nodes
+//
+// Nodes, each attached to its own Asterisk, may share one queue
+// (Dispatcher.Join). Assign stays global — the oldest waiting call with a
+// matching operator, wherever either is — because that is what keeps
+// arrival order across nodes; letting each node assign only its own calls
+// would let a node's newer caller overtake an older one on another node.
+// Only the node holding a call's channel can bridge it, so an offer for
+// another node's call is handed over to that node (queue.Nodes: a Redis
+// list per node, read with BLPOP), which originates the operator's leg
+// itself: directly when the operator's phone is registered with its own
+// Asterisk, otherwise through its inter-node trunk to the node hosting
+// them ("PJSIP/<user>@<trunk>"). There is no double ring because the
+// offer — a reservation made atomically by Assign — reaches exactly one
+// node, the call's owner, which drops it if it expired on the way; a
+// hand-over that is lost, late, or reaches a node that died is bounded by
+// the offer's TTL, after which the call is back in its place. The owner
+// does not return a handed-over offer it cannot deliver yet (a call about
+// to leave or not re-adopted yet): doing so would have the assigning node
+// offer it again at once, in a loop.
+//
+// Every node beats every third of Cluster.HeartbeatTTL and reaps the
+// nodes whose beat expired: their operators are paused "unreachable" (no
+// node can ring a softphone registered with a dead Asterisk), their calls
+// leave the queue, since their channels died with it, and an operator
+// elsewhere talking through the trunk with one of their callers is
+// available again (nobody would ever finish that call). The TTL outlasts
+// an app restart, so re-adoption keeps a call's place; a node that beats
+// again gets its unreachable operators back.
 package ivr
