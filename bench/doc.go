@@ -26,6 +26,12 @@
 // event is inside the figure, so it is an upper bound of the control
 // plane's share.
 //
+// The callers are not package demo's simulated people: those look at the
+// world every step (100 ms, or a fake-clock step) and read what happened
+// from the records, which is right for a demo and too coarse for timing a
+// step in microseconds. Here each caller is a goroutine woken by the
+// Recorder the instant the request it waits for arrives.
+//
 // The switchboard itself is not built here: the command hands Run a
 // StartFunc that assembles the same node `helpline serve` and
 // `helpline demo` run (cmd/helpline), so the bench measures the product,
