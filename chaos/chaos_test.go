@@ -109,9 +109,6 @@ func TestChaos(t *testing.T) {
 		})
 	})
 	t.Run("serve_sigkill", func(t *testing.T) {
-		pending(t, "a call whose caller hangs up while no process runs (the second or so between the SIGKILL and the "+
-			"new process's reconciliation) is never closed: its queue entry and mark are the app's own records of it, "+
-			"but no CDR is written (1 to 3 of 45 calls per run: abandoners, talkers, a voicemail being recorded)")
 		ph.run(t, "serve_sigkill", func(t *testing.T) {
 			w.current().kill()
 			w.noteFault("helpline serve SIGKILLed, new process started")
@@ -147,9 +144,6 @@ func TestChaos(t *testing.T) {
 		}
 	})
 	t.Run("asterisk_restart", func(t *testing.T) {
-		pending(t, "a caller who chose voicemail and vanished with Asterisk during the voicemail prompt gets the note "+
-			"\"voicemail: hung up before recording; engine_restart: ...\": the engine_restart part is not at the start, "+
-			"where package report looks for it (strings.HasPrefix), so the report does not count the call as lost to a restart")
 		ph.run(t, "asterisk_restart", func(t *testing.T) {
 			w.mu.Lock()
 			w.asteriskRestarts++
@@ -170,9 +164,6 @@ func TestChaos(t *testing.T) {
 		w.awaitLog(t, "CDR write failed", "the node never met the disk fault")
 	})
 	t.Run("cdr_disk_fault_then_sigkill", func(t *testing.T) {
-		pending(t, "a CDR the store refuses is retried in memory for ivr's CDRRetryFor (10 min) before it reaches the "+
-			"spool, so a kill -9 during a store outage loses every record being retried (10 to 12 of 45 calls per run); "+
-			"and a waiting call that ends while no process runs is never closed")
 		ph.run(t, "cdr_disk_fault_then_sigkill", func(t *testing.T) {
 			undo := w.freezeCDRFiles(t)
 			w.noteFault("CDR store files made immutable for 3s, serve SIGKILLed during it")
