@@ -650,16 +650,8 @@ func startSwitchboard(ctx context.Context, cfg *config.Config, env switchboardEn
 	}
 	_, password := env.asterisk.Credentials()
 	acfg := ariConfig(cfg, password)
-	restTransport := http.DefaultTransport.(*http.Transport).Clone()
-	// Every call in progress may have a request in flight: with the
-	// default two idle connections per host, a busy switchboard closes and
-	// re-dials its REST connections all the time (8 % of the CPU at 100
-	// calls/s in `helpline bench`).
-	restTransport.MaxIdleConnsPerHost = 256
-	// And a bound: an overloaded node queues its requests rather than
-	// open one connection each (`helpline bench` at 500 calls/s on a
-	// starved machine ran out of file descriptors).
-	restTransport.MaxConnsPerHost = 512
+	// Sized for many calls at once (see ari.NewTransport), like serve's.
+	restTransport := ari.NewTransport()
 	if act != nil {
 		restTransport.DialContext = act.Dial(nil)
 	}
