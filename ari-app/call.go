@@ -256,6 +256,13 @@ func (c *Call) Record(ctx context.Context, req ivr.RecordRequest) (ivr.Recording
 			// says so; keep waiting for it.
 			done = nil
 		case <-c.ended:
+			// The final event came before the end, in the same stream:
+			// prefer it (it has the duration) when select picked this.
+			select {
+			case ev := <-w.ch:
+				return c.recorded(req.Name, ev)
+			default:
+			}
 			return c.storedRecording(req.Name)
 		case <-ctxDone:
 			ctxDone = nil
