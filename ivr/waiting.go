@@ -214,14 +214,17 @@ func (s *session) wait(ctx context.Context, offers <-chan queue.Offer) (step, er
 		defer tk.Stop()
 		announceC = tk.Chan()
 	}
+	// Whether anybody could answer is asked beside the wait, not before
+	// it: the count reads the whole queue (a Snapshot), and an offer that
+	// the dispatcher already made must not wait for it (issue #10: no
+	// Redis round trip on the event-in → originate path that correctness
+	// does not need). An offer that comes first settles the question.
 	nobodyBefore := false
-	if n, _, err := s.operators(ctx); err == nil && n == 0 {
-		if cfg.NoOperatorGrace == 0 {
-			s.unanswered(ctx, "no_operator")
-			return stepDone, nil
-		}
-		nobodyBefore = true
-	}
+	firstCheck := make(chan bool, 1)
+	go func() {
+		n, _, err := s.operators(ctx)
+		firstCheck <- err == nil && n == 0
+	}()
 	var checkT clockwork.Timer
 	var checkC <-chan time.Time
 	if cfg.NoOperatorGrace > 0 {
@@ -243,6 +246,16 @@ func (s *session) wait(ctx context.Context, offers <-chan queue.Offer) (step, er
 			annDone = ann.done
 		}
 		select {
+		case nobody := <-firstCheck:
+			firstCheck = nil
+			if nobody {
+				if cfg.NoOperatorGrace == 0 {
+					stopAnn()
+					s.unanswered(ctx, "no_operator")
+					return stepDone, nil
+				}
+				nobodyBefore = true
+			}
 		case <-s.call.Done():
 			stopAnn()
 			s.abandon(ctx)
@@ -297,6 +310,12 @@ func (s *session) wait(ctx context.Context, offers <-chan queue.Offer) (step, er
 			ann = nil
 			s.startMOH(ctx)
 		case <-checkC:
+			if firstCheck != nil {
+				// The grace ran out before the first count came: it
+				// counts as the "before" (it is moments away).
+				nobodyBefore = <-firstCheck
+				firstCheck = nil
+			}
 			n, _, err := s.operators(ctx)
 			nobody := err == nil && n == 0
 			if nobody && nobodyBefore {
