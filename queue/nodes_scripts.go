@@ -33,13 +33,7 @@ for i = 1, #h, 2 do
   if h[i + 1] == node then
     local o = getop(h[i])
     if o and o.st == 'paused' and o.reason == 'unreachable' then
-      o.st = 'available'
-      o.since = now
-      o.idle = now
-      o.reason = ''
-      putop(o)
-      setavail(o)
-      opev(o, now)
+      free(o, now, now)
       n = n + 1
     end
   end
@@ -102,12 +96,7 @@ for _, c in ipairs(gone) do
   if c.op ~= '' then
     local o = getop(c.op)
     if o and o.st == 'ringing' and o.call == c.id then
-      o.st = 'available'
-      o.since = now
-      o.call = ''
-      putop(o)
-      setavail(o)
-      opev(o, now)
+      free(o, now, nil)
     end
   end
 end
@@ -119,13 +108,7 @@ for i = 1, #v, 2 do
     redis.call('HDEL', viak, v[i])
     local o = getop(v[i])
     if o and o.st == 'busy' and o.call == cid then
-      o.st = 'available'
-      o.since = now
-      o.idle = now
-      o.call = ''
-      putop(o)
-      setavail(o)
-      opev(o, now)
+      free(o, now, now)
     end
   end
 end

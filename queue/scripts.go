@@ -81,6 +81,19 @@ end
 local function unavail(o)
   for _, s in ipairs(o.sk) do redis.call('ZREM', availk[s], o.id) end
 end
+-- free makes o available from since: no call, pause reason or wrap-up
+-- left; idle (nil: kept) is the new IdleSince, which orders the offers.
+local function free(o, since, idle)
+  o.st = 'available'
+  o.since = since
+  if idle then o.idle = idle end
+  o.call = ''
+  o.reason = ''
+  o.wrap = 0
+  putop(o)
+  setavail(o)
+  opev(o, since)
+end
 
 -- returncall puts an offered call back in its place (its Enqueued score).
 local function returncall(c, reason, now)
@@ -108,13 +121,7 @@ local function housekeep(now)
     redis.call('ZREM', wrapk, id)
     local o = getop(id)
     if o and o.st == 'wrapup' then
-      o.st = 'available'
-      o.since = o.wrap
-      o.idle = o.wrap
-      o.wrap = 0
-      putop(o)
-      setavail(o)
-      opev(o, o.since)
+      free(o, o.wrap, o.wrap)
     end
   end
   local exp = redis.call('ZRANGEBYSCORE', offersk, '-inf', now)
@@ -125,13 +132,7 @@ local function housekeep(now)
       local o = getop(c.op)
       returncall(c, 'expired', now)
       if o and o.st == 'ringing' and o.call == id then
-        o.st = 'available'
-        o.since = now
-        o.idle = now
-        o.call = ''
-        putop(o)
-        setavail(o)
-        opev(o, now)
+        free(o, now, now)
       end
     end
   end
@@ -199,12 +200,7 @@ if opid ~= '' then
   local o = getop(opid)
   if o and o.st == 'ringing' and o.call == id then
     -- The caller hung up: the operator keeps their IdleSince.
-    o.st = 'available'
-    o.since = now
-    o.call = ''
-    putop(o)
-    setavail(o)
-    opev(o, now)
+    free(o, now, nil)
   end
 end
 return opid
@@ -258,15 +254,7 @@ if o.st == 'available' then unavail(o) end
 o.ep = ARGV[A + 2]
 o.sk = cjson.decode(ARGV[A + 3])
 if o.st == 'logged_out' then
-  o.st = 'available'
-  o.since = now
-  o.idle = now
-  o.reason = ''
-  o.wrap = 0
-  o.call = ''
-  putop(o)
-  setavail(o)
-  opev(o, now)
+  free(o, now, now)
 else
   putop(o)
   if o.st == 'available' then setavail(o) end
@@ -345,13 +333,7 @@ local id, now = ARGV[A + 1], tonumber(ARGV[A + 2])
 local o = getop(id)
 if not o then return redis.error_reply('UNKNOWN_OPERATOR') end
 if o.st ~= 'paused' then return redis.error_reply('BAD_STATE ' .. o.st) end
-o.st = 'available'
-o.since = now
-o.idle = now
-o.reason = ''
-putop(o)
-setavail(o)
-opev(o, now)
+free(o, now, now)
 return 1
 `, false)
 
