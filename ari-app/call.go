@@ -63,10 +63,26 @@ func endpointOf(name string) string {
 	return name
 }
 
+// Hang-up retries: a DELETE /channels/{id} that Asterisk refuses (5xx)
+// or that gets no answer is tried again, hangupAttempts times in all,
+// waiting hangupBackoff, then twice that, and so on, on the app's clock
+// (about 1.5 s in all): a caller is never left on a dead line because one
+// request failed.
+const (
+	hangupAttempts = 6
+	hangupBackoff  = 50 * time.Millisecond
+)
+
 // Hangup implements ivr.Channel: DELETE /channels/{id} with the reason of
 // cause (busy, congestion, normal, …; other causes as reason_code). It
 // never answers first, so an unanswered caller rejected with CauseBusy
-// hears busy tone. A channel already gone gives nil.
+// hears busy tone. A channel already gone (404) gives nil.
+//
+// A refusal (5xx) or a request without an answer is retried with a short
+// bounded backoff; if Asterisk still refuses, the failure is logged at
+// error level, counted (helpline_ariapp_hangups_refused_total) and
+// returned. After an accepted DELETE, Hangup waits (bounded) until the
+// channel's end is seen, so the call is over only once the channel is.
 func (c *channel) Hangup(ctx context.Context, cause int) error {
 	c.mu.Lock()
 	if c.isDone {
@@ -76,15 +92,99 @@ func (c *channel) Hangup(ctx context.Context, cause int) error {
 	c.requested = cause
 	c.hangupSent = true
 	c.mu.Unlock()
-	rctx, cancel := c.app.requestContext(ctx)
-	defer cancel()
+	wait := hangupBackoff
 	var err error
-	if reason, ok := hangupReason(cause); ok {
-		err = c.app.client.Channels().Hangup(rctx, c.id, reason)
-	} else {
-		err = c.app.client.Channels().HangupWithCode(rctx, c.id, cause)
+	for attempt := 1; ; attempt++ {
+		err = c.deleteOnce(ctx, cause)
+		if err == nil || !retryableHangup(err) || c.hungUp() {
+			break
+		}
+		if attempt == hangupAttempts {
+			c.app.m.hangupsRefused.Inc()
+			c.log.Error().Err(err).Int("attempts", attempt).
+				Msg("Asterisk refused every hang-up of the channel: the caller may still be on the line")
+			return c.result("hangup", err)
+		}
+		c.app.m.failed.WithLabelValues("hangup_retry").Inc()
+		c.log.Warn().Err(err).Int("attempt", attempt).Dur("retry_in", wait).Msg("hang-up refused; retrying")
+		t := c.app.clock.NewTimer(wait)
+		select {
+		case <-t.Chan():
+		case <-c.done:
+		case <-ctx.Done():
+		}
+		t.Stop()
+		if ctx.Err() != nil {
+			return c.result("hangup", errors.Join(err, ctx.Err()))
+		}
+		wait *= 2
+	}
+	switch {
+	case err == nil:
+		c.settle()
+		return nil
+	case errors.Is(err, ari.ErrNotFound):
+		// Already gone: the hang-up is done.
+		c.hangup(cause, "")
+		return nil
 	}
 	return c.result("hangup", err)
+}
+
+// deleteOnce sends one DELETE /channels/{id}.
+func (c *channel) deleteOnce(ctx context.Context, cause int) error {
+	rctx, cancel := c.app.requestContext(ctx)
+	defer cancel()
+	if reason, ok := hangupReason(cause); ok {
+		return c.app.client.Channels().Hangup(rctx, c.id, reason)
+	}
+	return c.app.client.Channels().HangupWithCode(rctx, c.id, cause)
+}
+
+// retryableHangup: a refusal by Asterisk itself (5xx) or no answer at all
+// (a transport error) may pass on the next try; 4xx will not.
+func retryableHangup(err error) bool {
+	if errors.Is(err, ari.ErrServer) {
+		return true
+	}
+	var te *ari.TransportError
+	return errors.As(err, &te)
+}
+
+// settle waits, bounded by settleWait on the app's clock, for the end of
+// a channel whose DELETE Asterisk accepted (ChannelHangupRequest,
+// StasisEnd or ChannelDestroyed). If none comes, Asterisk is asked: a
+// channel it no longer has is over.
+func (c *channel) settle() {
+	if c.hungUp() {
+		return
+	}
+	t := c.app.clock.NewTimer(settleWait)
+	defer t.Stop()
+	select {
+	case <-c.done:
+		return
+	case <-c.ended:
+	case <-t.Chan():
+	}
+	if c.hungUp() {
+		return
+	}
+	ctx, cancel := c.app.requestContext(context.Background())
+	defer cancel()
+	_, err := c.app.client.Channels().Get(ctx, c.id)
+	if errors.Is(err, ari.ErrNotFound) {
+		c.mu.Lock()
+		cause := c.requested
+		c.mu.Unlock()
+		if cause == ivr.CauseUnknown {
+			cause = ivr.CauseNormal
+		}
+		c.hangup(cause, "")
+		return
+	}
+	c.app.m.hangupsRefused.Inc()
+	c.log.Error().AnErr("get", err).Msg("hang-up accepted but the channel is still there and its end was not seen")
 }
 
 // result maps a REST error on the channel: gone (404/409, or the channel

@@ -10,16 +10,17 @@ import (
 // call outcomes are the flow's (helpline_ivr_*); these say how the
 // Asterisk side behaved.
 type metrics struct {
-	channels     *prometheus.CounterVec
-	active       prometheus.Gauge
-	dtmfDropped  prometheus.Counter
-	failed       *prometheus.CounterVec
-	originates   *prometheus.CounterVec
-	reconciles   prometheus.Counter
-	vanished     prometheus.Counter
-	orphans      *prometheus.CounterVec
-	leftInStasis prometheus.Counter
-	restarts     prometheus.Counter
+	channels       *prometheus.CounterVec
+	active         prometheus.Gauge
+	dtmfDropped    prometheus.Counter
+	failed         *prometheus.CounterVec
+	originates     *prometheus.CounterVec
+	reconciles     prometheus.Counter
+	vanished       prometheus.Counter
+	orphans        *prometheus.CounterVec
+	leftInStasis   prometheus.Counter
+	restarts       prometheus.Counter
+	hangupsRefused prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -64,12 +65,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "helpline_ariapp_asterisk_restarts_total",
 			Help: "Asterisk restarts seen after an event WebSocket reconnect (a new startup time): every call it held vanished.",
 		}),
+		hangupsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "helpline_ariapp_hangups_refused_total",
+			Help: "Hang-ups Asterisk still refused after every retry, or accepted without the channel going: a caller may be left on the line.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.channels, m.active, m.dtmfDropped, m.failed, m.originates,
-		m.reconciles, m.vanished, m.orphans, m.leftInStasis, m.restarts} {
+		m.reconciles, m.vanished, m.orphans, m.leftInStasis, m.restarts, m.hangupsRefused} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("ariapp: register metrics: %w", err)
 		}
