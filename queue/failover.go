@@ -41,7 +41,9 @@ type FailoverOptions struct {
 	// Registerer receives the metrics (nil: not registered).
 	Registerer prometheus.Registerer
 	// ProbeMin and ProbeMax bound the probing backoff while Redis is down
-	// (defaults 250ms and 10s; each failed probe doubles the wait).
+	// (defaults 250ms and 1s; each failed probe doubles the wait). ProbeMax
+	// is how late the node may notice that Redis is back: a switchboard
+	// wants it small (a probe of a dead Redis costs a refused connection).
 	ProbeMin, ProbeMax time.Duration
 	// ProbeTimeout bounds one probe and one reconciliation (default 5s).
 	ProbeTimeout time.Duration
@@ -53,6 +55,14 @@ type FailoverOptions struct {
 	// other nodes (or before this node started) are known if Redis dies
 	// (default 30s; negative: only once, when Run starts).
 	SyncEvery time.Duration
+	// CheckEvery is how often, while Redis is healthy, Run checks this
+	// node's mark in Redis (one SET, see failover_mark.go) to notice a Redis
+	// that lost its data without failing a call (restarted empty between
+	// two calls, flushed, an empty replica promoted): the node then
+	// rebuilds it from its shadow as after an outage. Default 1s; negative:
+	// only at Sync and when a method gets ErrUnknownCall, ErrUnknownOperator
+	// or ErrOfferLost.
+	CheckEvery time.Duration
 	// StartInFallback starts on the in-process queue (Redis was
 	// unreachable at start); Run probes Redis and switches when it is back.
 	StartInFallback bool
@@ -121,6 +131,25 @@ const maxPeriods = 256
 // Then methods go to Redis again. A failure during reconciliation (Redis
 // died again) leaves the node in the fallback and probing resumes.
 //
+// # A Redis that forgot
+//
+// Redis may lose the node's state without any call failing: redis-server
+// killed and restarted without persistence between two calls (go-redis
+// reconnects transparently), a FLUSHALL, an empty replica promoted. The
+// node keeps a mark of its own in Redis (a key with a random name, set when
+// it first talks to Redis and before each reconciliation; see
+// failover_mark.go) and renews it with one SET every CheckEvery (default
+// 1s), at every Sync (after its Snapshot, which is not trusted without
+// it) and whenever a method gets ErrUnknownCall, ErrUnknownOperator or
+// ErrOfferLost from Redis. A mark gone means the data beside it is gone:
+// the node switches to the fallback loaded from the shadow, probes at once
+// and reconciles exactly as after an outage (the method that got the error
+// is run again on the fallback, so it does not fail). A reset is thus
+// noticed within CheckEvery (plus one round trip), or at the first call
+// that finds a call, operator or offer missing, whichever comes first. The
+// healthy path pays nothing for it: no round trip is added to a method
+// that succeeds.
+//
 // # Several nodes
 //
 // During the fallback each node serves its own calls with the operators it
@@ -151,6 +180,11 @@ type Failover struct {
 	kick chan struct{} // kicked by Memory methods while draining
 	// probe asks for a probe now (ProbeNow).
 	probe chan struct{}
+
+	// markMu guards marked; markToken names this Failover's mark.
+	markMu    sync.Mutex
+	marked    atomic.Bool
+	markToken string
 
 	smu      sync.Mutex
 	standIns map[string]standIn
@@ -192,7 +226,7 @@ func NewFailover(primary Queue, o FailoverOptions) (*Failover, error) {
 		o.ProbeMin = 250 * time.Millisecond
 	}
 	if o.ProbeMax < o.ProbeMin {
-		o.ProbeMax = max(10*time.Second, o.ProbeMin)
+		o.ProbeMax = max(time.Second, o.ProbeMin)
 	}
 	if o.ProbeTimeout <= 0 {
 		o.ProbeTimeout = 5 * time.Second
@@ -203,14 +237,18 @@ func NewFailover(primary Queue, o FailoverOptions) (*Failover, error) {
 	if o.SyncEvery == 0 {
 		o.SyncEvery = 30 * time.Second
 	}
+	if o.CheckEvery == 0 {
+		o.CheckEvery = time.Second
+	}
 	f := &Failover{
 		primary: primary, mem: mem, shadow: shadow, clock: o.Clock, node: o.Node, o: o,
-		log:      o.Logger.With().Str("component", "queue-failover").Logger(),
-		down:     make(chan struct{}, 1),
-		kick:     make(chan struct{}, 1),
-		probe:    make(chan struct{}, 1),
-		standIns: map[string]standIn{},
-		up:       make(chan struct{}),
+		markToken: markToken(o.Node),
+		log:       o.Logger.With().Str("component", "queue-failover").Logger(),
+		down:      make(chan struct{}, 1),
+		kick:      make(chan struct{}, 1),
+		probe:     make(chan struct{}, 1),
+		standIns:  map[string]standIn{},
+		up:        make(chan struct{}),
 		mActive: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "helpline_queue_fallback_active",
 			Help: "1 while this node's queue runs in process because Redis is unavailable (reconciliation included).",
@@ -326,6 +364,14 @@ func (f *Failover) do(ctx context.Context, op string, red func(context.Context, 
 				f.seq.Add(1)
 			}
 			f.mu.RUnlock()
+			if err == nil && !f.marked.Load() {
+				f.markFirst(ctx)
+			}
+			// Off the healthy path: Redis not knowing what it should may
+			// be Redis having lost everything; if so, run on the fallback.
+			if err != nil && suspect(err) && f.checkReset(ctx, op) != nil {
+				continue
+			}
 			return err
 		}
 		f.mu.RUnlock()
@@ -363,8 +409,11 @@ func (f *Failover) switchToMemory(op string, cause error) bool {
 	f.mode.Store(modeFallback)
 	f.mActive.Set(1)
 	f.mSwitches.WithLabelValues("memory").Inc()
-	f.log.Error().Err(cause).Str("op", op).Int("calls", len(st.calls)).Int("operators", len(st.ops)).
-		Msg("REDIS UNAVAILABLE: queue switched to the IN-PROCESS fallback on this node; calls keep flowing, state is written back when Redis returns")
+	msg := "REDIS UNAVAILABLE: queue switched to the IN-PROCESS fallback on this node; calls keep flowing, state is written back when Redis returns"
+	if errors.Is(cause, ErrStoreReset) {
+		msg = "REDIS LOST THIS NODE'S STATE (restarted empty or flushed): queue switched to the IN-PROCESS fallback on this node; calls keep flowing, state is written back now"
+	}
+	f.log.Error().Err(cause).Str("op", op).Int("calls", len(st.calls)).Int("operators", len(st.ops)).Msg(msg)
 	select {
 	case f.down <- struct{}{}:
 	default:
@@ -377,11 +426,16 @@ func (f *Failover) switchToMemory(op string, cause error) bool {
 // SyncEvery. It returns when ctx ends.
 func (f *Failover) Run(ctx context.Context) error {
 	_ = f.Sync(ctx) // errors: switched to the fallback, or retried at the next tick
-	var tick <-chan time.Time
+	var tick, check <-chan time.Time
 	if f.o.SyncEvery > 0 {
 		t := f.clock.NewTicker(f.o.SyncEvery)
 		defer t.Stop()
 		tick = t.Chan()
+	}
+	if f.o.CheckEvery > 0 {
+		t := f.clock.NewTicker(f.o.CheckEvery)
+		defer t.Stop()
+		check = t.Chan()
 	}
 	for {
 		if f.mode.Load() != modeRedis {
@@ -393,6 +447,8 @@ func (f *Failover) Run(ctx context.Context) error {
 		case <-f.down:
 		case <-tick:
 			_ = f.Sync(ctx)
+		case <-check:
+			_ = f.checkReset(ctx, "check")
 		}
 	}
 }
@@ -473,6 +529,11 @@ func (f *Failover) reconcile(ctx context.Context) (err error) {
 	defer cancel()
 	now := start
 	st := f.mem.export()
+	// The mark first: a Redis that loses its data after it loses the mark
+	// too, and the next check rebuilds again.
+	if _, err := f.checkMark(ctx); err != nil {
+		return fmt.Errorf("marking Redis: %w", err)
+	}
 	rs, err := f.primary.Snapshot(ctx, now)
 	if err != nil {
 		return fmt.Errorf("reading Redis: %w", err)
@@ -631,6 +692,12 @@ func (f *Failover) Sync(ctx context.Context) error {
 		if IsUnavailable(err) && ctx.Err() == nil {
 			f.failover("sync", err)
 		}
+		return fmt.Errorf("queue failover sync: %w", err)
+	}
+	// The mark after the Snapshot: still there, the Snapshot was read from
+	// the data the node wrote; gone, it may be of an empty Redis and must
+	// not replace the shadow.
+	if err := f.checkReset(ctx, "sync"); err != nil {
 		return fmt.Errorf("queue failover sync: %w", err)
 	}
 	f.mu.Lock()

@@ -88,7 +88,7 @@ func newFoHarness(t *testing.T, startDown bool, redisArgs ...string) *foHarness 
 	var err error
 	h.f, err = queue.NewFailover(newRedis(t, client, "fo"), queue.FailoverOptions{
 		Service: "svc", Node: "n1", Clock: h.clock, Logger: testLogger(t), Registerer: h.reg,
-		ProbeMin: probeMin, ProbeMax: 8 * probeMin, SyncEvery: -1, StartInFallback: startDown,
+		ProbeMin: probeMin, ProbeMax: 8 * probeMin, SyncEvery: -1, CheckEvery: -1, StartInFallback: startDown,
 		OnSwitch: func(fb bool) { h.switches <- fb },
 	})
 	if err != nil {
