@@ -1,6 +1,7 @@
 package ariapp_test
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -578,5 +579,52 @@ func TestRestartCallEndedWhileDown(t *testing.T) {
 		t.Errorf("operator %+v, want her wrap-up after the talk", op)
 	}
 	s.until("operator's leg hung up", time.Minute, func() bool { return len(s.srv.Channels()) == 0 })
+	s.noLeaks()
+}
+
+// TestRestartVoicemailUnmarked: the voicemail mark never landed on the
+// channel (Asterisk refused it) and the process dies while the caller
+// records. The recording says what the mark does not: the new process
+// lets it finish and ends the call as voicemail, not back at the menu.
+func TestRestartVoicemailUnmarked(t *testing.T) {
+	s := newStack(t, withRedis(), withSQLite())
+	s.login("op1001", "it")
+	if err := s.q.Pause(s.ctx, "op1001", "meeting", s.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	c := s.dial(callerNumber, pressOne...)
+	s.until("caller waiting", time.Minute, func() bool { return heard(c, "moh", "") })
+	s.srv.InjectFault(aritest.Fault{Method: http.MethodPost, Route: "/channels/" + c.ChannelID() + "/variable", Times: 5})
+	if err := c.SendDTMF("9"); err != nil {
+		t.Fatal(err)
+	}
+	name := ivr.VoicemailName(c.ChannelID())
+	s.until("recording", time.Minute, func() bool {
+		_, err := s.client.Recordings().Live(s.ctx, name)
+		return err == nil
+	})
+	if _, err := s.client.Channels().GetVariable(s.ctx, c.ChannelID(), ariapp.MarkVariable); !errors.Is(err, ari.ErrNotFound) {
+		t.Fatalf("mark read %v, want none (refused)", err)
+	}
+	if err := c.Speak(4 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	s.advance(2 * time.Second)
+	s.restart()
+	s.advance(3 * time.Second)
+	if err := c.SendDTMF("#"); err != nil {
+		t.Fatal(err)
+	}
+	rec := s.cdrOf(c, callerNumber)
+	if rec.Outcome != cdr.Voicemail || rec.Voicemail != name || rec.HangupBy != cdr.HangupSystem {
+		t.Errorf("CDR %+v", rec)
+	}
+	s.cdrCount(1)
+	if n := len(find(s.srv.Requests(), http.MethodPost, "/channels/{channelId}/record")); n != 1 {
+		t.Errorf("%d record requests, want the first process's only", n)
+	}
+	if !heard(c, "playback", string(ivr.DefaultConfig().Prompts.VoicemailThanks)) {
+		t.Error("the caller was not thanked")
+	}
 	s.noLeaks()
 }

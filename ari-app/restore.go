@@ -118,6 +118,9 @@ func (c *Call) adoption(ctx context.Context, snap ari.Channel, legs []ari.Channe
 	if a.Arrived.IsZero() {
 		a.Arrived = c.app.clock.Now()
 	}
+	if a.Answered && a.Mark.IsZero() {
+		a.Mark = c.voicemailStarted(ctx)
+	}
 	var taken []*channel
 	for _, l := range legs {
 		leg, err := c.adoptLeg(l)
@@ -155,6 +158,29 @@ func (c *Call) adoption(ctx context.Context, snap ari.Channel, legs []ari.Channe
 		a.Leg = &Leg{taken[0]}
 	}
 	return a
+}
+
+// voicemailStarted is the Mark of an answered caller without one whose
+// message is being (or was) recorded: the mark can be missing (its write
+// failed, or the process died before it landed) while the recording,
+// which Asterisk keeps, says the caller chose voicemail. The zero Mark
+// when there is no such recording (or Asterisk cannot say: logged).
+func (c *Call) voicemailStarted(ctx context.Context) ivr.Mark {
+	name := ivr.VoicemailName(c.id)
+	rctx, cancel := c.app.requestContext(ctx)
+	defer cancel()
+	_, err := c.app.client.Recordings().Live(rctx, name)
+	if errors.Is(err, ari.ErrNotFound) {
+		_, err = c.app.client.Recordings().Stored(rctx, name)
+	}
+	switch {
+	case err == nil:
+		c.log.Warn().Str("recording", name).Msg("call without its mark has a voicemail recording: re-adopted as a message")
+		return ivr.Mark{Stage: ivr.StageVoicemail, Voicemail: name}
+	case !errors.Is(err, ari.ErrNotFound):
+		c.log.Warn().Err(err).Str("recording", name).Msg("cannot tell whether the unmarked call was leaving a message")
+	}
+	return ivr.Mark{}
 }
 
 // stasisArgsOf is stasisArgs without the in-Stasis flag.

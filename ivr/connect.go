@@ -253,11 +253,13 @@ func (s *session) connect(ctx context.Context, o queue.Offer, leg Leg) (bool, er
 // voicemail records a message: the caller leaves the queue first.
 func (s *session) voicemail(ctx context.Context) (step, error) {
 	s.log.Info().Msg("caller chose voicemail")
+	// First, before the queue entry goes and long before the recording
+	// starts (a value set during it would wait for its end on Asterisk):
+	// a process that dies after this lets the recording finish and keeps
+	// it; one that dies before finds the caller still queued.
+	s.mark(ctx, Mark{Stage: StageVoicemail, Language: s.lang, QueuedAt: s.rec.QueuedAt, Voicemail: VoicemailName(s.qcall.ID)})
 	s.leave(ctx)
 	s.stopMOH(ctx)
-	// Before the recording starts (a value set during it would wait for
-	// its end on Asterisk): a new process lets it finish and keeps it.
-	s.mark(ctx, Mark{Stage: StageVoicemail, Language: s.lang, QueuedAt: s.rec.QueuedAt, Voicemail: VoicemailName(s.qcall.ID)})
 	// The journal's copy names the message, so a call that ends while no
 	// process runs is closed as one; the CDR's own field is set once the
 	// recording is kept.
