@@ -807,14 +807,13 @@ func (f *Failover) Enqueue(ctx context.Context, c Call) error {
 func (f *Failover) Leave(ctx context.Context, callID string, now time.Time) (string, error) {
 	var opID string
 	run := func(ctx context.Context, q Queue) (err error) { opID, err = q.Leave(ctx, callID, now); return err }
-	red := func(ctx context.Context, q Queue) error {
-		err := run(ctx, q)
-		if errors.Is(err, ErrUnknownCall) {
-			f.shadow.shadowLeave(callID, now)
-		}
-		return err
+	err := f.do(ctx, "leave", run, func() { f.shadow.shadowLeave(callID, now) }, run)
+	if errors.Is(err, ErrUnknownCall) {
+		// Gone from Redis too (do already checked that Redis did not
+		// just lose it, and ran Leave on the fallback if it did, where
+		// the operator it was ringing is returned).
+		f.shadow.shadowLeave(callID, now)
 	}
-	err := f.do(ctx, "leave", red, func() { f.shadow.shadowLeave(callID, now) }, run)
 	return opID, err
 }
 

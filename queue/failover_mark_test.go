@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -156,4 +157,37 @@ func newResetHarness(t *testing.T, checkEvery time.Duration, redisArgs ...string
 	go func() { defer close(done); _ = h.f.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return h
+}
+
+// TestFailoverResetAnswerInFlight: an offer rings when Redis restarts
+// empty; the operator answers. Redis no longer knows the offer, but the
+// node does: Answered must succeed (on the fallback, loaded with the
+// offer), and Redis is rebuilt with the operator busy and the other call
+// still waiting.
+func TestFailoverResetAnswerInFlight(t *testing.T) {
+	h := newResetHarness(t, -1)
+	ctx := context.Background()
+	h.login("a", "it")
+	h.enqueue("c1", "it")
+	t2 := h.now()
+	h.enqueue("c2", "it")
+	o := h.assign("c1", "a")
+	h.srv.Restart(t)
+	h.clock.Advance(time.Second)
+	h.must("answered after the reset", h.f.Answered(ctx, o, h.now()))
+	h.wantSwitch(true)
+	h.wantSwitch(false)
+	if op, err := h.f.Operator(ctx, "a"); err != nil || op.State != queue.Busy {
+		t.Errorf("a = %+v, %v; want busy (a stand-in: Redis lost c1's answer)", op, err)
+	}
+	raw, err := h.direct.Snapshot(ctx, h.now())
+	h.must("direct snapshot", err)
+	rv := viewOf(raw)
+	if w := rv.waiting["it"]; len(w) != 1 || w[0] != fmt.Sprintf("c2@%d>", t2.UnixMilli()) {
+		t.Errorf("Redis waiting %v; want c2 alone, at its time", w)
+	}
+	// c2 is offered once the stand-in ends: not before.
+	if _, err := h.f.Assign(ctx, h.now(), 30*time.Second); !errors.Is(err, queue.ErrNoMatch) {
+		t.Errorf("Assign with a busy: %v; want ErrNoMatch", err)
+	}
 }
