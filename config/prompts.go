@@ -2,6 +2,7 @@ package config
 
 import (
 	"strings"
+	"unicode"
 )
 
 // PromptID names one thing the switchboard says.
@@ -129,7 +130,23 @@ func builtinPrompt(texts map[string]map[PromptID]string, lang string, id PromptI
 	case PromptQueueWait:
 		sound = append(sound, "number:{minutes}", "sound:helpline/"+lang+"/minutes")
 	}
+	if id != PromptQueueWait && wordsAfterLastPlaceholder(text) {
+		// "You are number {position} in the queue.": the words after the
+		// value are a recording of their own, or callers would not hear
+		// them.
+		sound = append(sound, "sound:helpline/"+lang+"/"+string(id)+"_end")
+	}
 	return Prompt{Text: text, Sound: sound}, true
+}
+
+// wordsAfterLastPlaceholder reports whether text says something after its
+// last {placeholder}.
+func wordsAfterLastPlaceholder(text string) bool {
+	i := strings.LastIndexByte(text, '}')
+	if i < 0 {
+		return false
+	}
+	return strings.IndexFunc(text[i+1:], unicode.IsLetter) >= 0
 }
 
 // builtinRejectMessage is what a blacklisted caller hears when

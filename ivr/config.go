@@ -41,6 +41,9 @@ type Prompts struct {
 	InvalidChoice Media
 	// Position precedes the caller's place in the queue ("you are number").
 	Position Media
+	// PositionEnd follows the place, where the language says words after
+	// the number ("in the queue"); "" when it says none.
+	PositionEnd Media
 	// ExpectedWait precedes the expected minutes ("the wait is about").
 	ExpectedWait Media
 	// Minutes follows the number of minutes.
@@ -74,6 +77,12 @@ func (c Config) PromptsFor(lang string) Prompts {
 	fill(&p.Welcome, d.Welcome)
 	fill(&p.Blocked, d.Blocked)
 	fill(&p.InvalidChoice, d.InvalidChoice)
+	if p.Position == "" {
+		// The words around the number go together: a language without
+		// its own Position takes the default's ending too, and one with
+		// its own keeps its own (none, when it says nothing after).
+		p.PositionEnd = d.PositionEnd
+	}
 	fill(&p.Position, d.Position)
 	fill(&p.ExpectedWait, d.ExpectedWait)
 	fill(&p.Minutes, d.Minutes)

@@ -333,11 +333,12 @@ func TestVoicemailKeyDuringTheAnnouncement(t *testing.T) {
 // language lacks (here Minutes) falls back to the default one.
 func TestAnnouncementInTheChosenLanguage(t *testing.T) {
 	enPosition := ivr.Sound("helpline/en/position")
+	enPositionEnd := ivr.Sound("helpline/en/position_end")
 	enWait := ivr.Sound("helpline/en/expected-wait")
 	enOffer := ivr.Sound("helpline/en/voicemail-offer")
 	h := newHarness(t, time.Time{}, withConfig(func(c *ivr.Config) {
 		c.AnnounceEvery = time.Minute
-		c.LanguagePrompts = map[string]ivr.Prompts{"en": {Position: enPosition, ExpectedWait: enWait, VoicemailOffer: enOffer}}
+		c.LanguagePrompts = map[string]ivr.Prompts{"en": {Position: enPosition, PositionEnd: enPositionEnd, ExpectedWait: enWait, VoicemailOffer: enOffer}}
 	}))
 	h.login("op1", ivrtest.Answers(0), "en")
 	first := h.dial("+39 06 1111 1111", ivrtest.OnPlay(pWelcome, ivrtest.Press("2")))
@@ -345,7 +346,7 @@ func TestAnnouncementInTheChosenLanguage(t *testing.T) {
 	c := h.dial(testNumber, ivrtest.OnPlay(pWelcome, ivrtest.Press("2")))
 	h.awaitQueued(c)
 	h.advance(4, time.Minute)
-	want := "play en " + strings.Join([]string{string(enPosition), "number:1", string(enWait),
+	want := "play en " + strings.Join([]string{string(enPosition), "number:1", string(enPositionEnd), string(enWait),
 		"number:6", "sound:helpline/minutes", string(enOffer)}, ",")
 	h.awaitReq(c, want, 1)
 	c.HangUp(16)
@@ -363,6 +364,15 @@ func TestPromptsForFallsBack(t *testing.T) {
 	en := cfg.PromptsFor("en")
 	if en.Unanswered != "sound:helpline/en/unanswered" || en.Position != cfg.Prompts.Position {
 		t.Errorf("PromptsFor(en) = %+v", en)
+	}
+	// The ending of the position goes with its beginning.
+	cfg.Prompts.PositionEnd = "sound:helpline/it/position_end"
+	cfg.LanguagePrompts["fr"] = ivr.Prompts{Position: "sound:helpline/fr/position"}
+	if fr := cfg.PromptsFor("fr"); fr.PositionEnd != "" {
+		t.Errorf("PromptsFor(fr) took the default's ending %q after its own position", fr.PositionEnd)
+	}
+	if en := cfg.PromptsFor("en"); en.PositionEnd != cfg.Prompts.PositionEnd {
+		t.Errorf("PromptsFor(en).PositionEnd = %q; want the default's with the default's position", en.PositionEnd)
 	}
 	if got := cfg.PromptsFor("de"); got != cfg.Prompts {
 		t.Errorf("PromptsFor(de) = %+v; want the defaults", got)

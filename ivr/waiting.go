@@ -181,7 +181,7 @@ func (s *session) announce(ctx context.Context) *announcement {
 	}
 	_, staffed, _ := s.operators(ctx)
 	p := cfg.PromptsFor(s.lang)
-	media := []Media{p.Position, Number(pos)}
+	media := []Media{p.Position, Number(pos), p.PositionEnd}
 	if wait, ok := queue.ExpectedWait(pos, staffed, cfg.AverageHandle); ok {
 		media = append(media, p.ExpectedWait, Number(minutesToSay(wait)), p.Minutes)
 	}

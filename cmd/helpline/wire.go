@@ -91,11 +91,12 @@ func callerPrompts(cfg *config.Config, lang string) ivr.Prompts {
 	prompt := func(id config.PromptID, values map[string]string) ivr.Media {
 		return firstMedium(cfg.Prompt(lang, id).Media(values))
 	}
-	position, _ := splitAt(cfg.Prompt(lang, config.PromptQueuePosition).Sound, "{position}")
+	position, positionEnd := splitAt(cfg.Prompt(lang, config.PromptQueuePosition).Sound, "{position}")
 	expected, minutes := splitAt(cfg.Prompt(lang, config.PromptQueueWait).Sound, "{minutes}")
 	return ivr.Prompts{
 		InvalidChoice:   prompt(config.PromptInvalidChoice, nil),
 		Position:        position,
+		PositionEnd:     positionEnd,
 		ExpectedWait:    expected,
 		Minutes:         minutes,
 		VoicemailOffer:  prompt(config.PromptVoicemailOffer, map[string]string{"digit": cfg.IVR.VoicemailDigit}),
