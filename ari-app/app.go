@@ -507,7 +507,11 @@ func (a *App) reconcile(ctx context.Context, why string) (map[string]bool, bool)
 		}
 		ch, err := a.client.Channels().Get(rctx, id)
 		if err != nil {
-			if !errors.Is(err, ari.ErrNotFound) {
+			if errors.Is(err, ari.ErrNotFound) {
+				// Hung up since the listing: gone, so the sweep closes
+				// its call from the journal.
+				delete(live, id)
+			} else {
 				a.log.Warn().Err(err).Str("channel", id).Msg("cannot read an unknown channel of the app")
 			}
 			continue

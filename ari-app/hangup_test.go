@@ -99,27 +99,53 @@ func TestHangupRefusedForever(t *testing.T) {
 	s.noLeaks()
 }
 
-// TestAnswerRefusedTwice: Asterisk refuses both answers and the first
-// hang-up. The call is recorded unanswered and the channel does not stay
-// ringing in Stasis: the give-up hang-up is retried until it is gone.
-func TestAnswerRefusedTwice(t *testing.T) {
-	s := newStack(t)
-	s.srv.InjectFault(aritest.Fault{Method: http.MethodPost, Route: "/channels/{channelId}/answer", Times: 2})
-	s.srv.InjectFault(aritest.Fault{Method: http.MethodDelete, Route: "/channels/{channelId}", Times: 2})
-	c := s.dial(callerNumber)
-	rec := s.cdrOf(c, callerNumber)
-	if rec.Outcome != cdr.Unanswered || rec.HangupBy != cdr.HangupSystem || !strings.Contains(rec.Note, "engine_error: answer") {
-		t.Errorf("CDR %+v", rec)
-	}
-	h, ended := c.Ended()
-	if !ended || h.By != aritest.ByApp {
-		t.Errorf("caller's line: ended %v by %q, want ended by the app", ended, h.By)
-	}
-	if n := len(s.srv.Channels()); n != 0 {
-		t.Errorf("%d channels left in Stasis, want 0", n)
-	}
-	if n := s.deletesOf(c.ChannelID()); n != 3 {
-		t.Errorf("%d DELETEs of the caller, want 3", n)
-	}
-	s.noLeaks()
+// TestAnswerRefused: Asterisk refuses answers. Two refusals in a row
+// are retried and the caller goes on to the welcome; when every try is
+// refused (and the first hang-ups too) the call is recorded unanswered
+// and the channel does not stay ringing in Stasis: the give-up hang-up is
+// retried until it is gone.
+func TestAnswerRefused(t *testing.T) {
+	t.Run("twice", func(t *testing.T) {
+		s := newStack(t)
+		s.srv.InjectFault(aritest.Fault{Method: http.MethodPost, Route: "/channels/{channelId}/answer", Times: 2})
+		c := s.dial(callerNumber)
+		s.until("welcome playing", time.Minute, func() bool { return heard(c, "playback", string(pWelcome)) })
+		if !c.Answered() {
+			t.Error("caller not answered")
+		}
+		if n := answers(s.srv.Requests(), c.ChannelID()); n != 3 {
+			t.Errorf("%d answers, want 3", n)
+		}
+		if err := c.Hangup(); err != nil {
+			t.Fatal(err)
+		}
+		if rec := s.cdrOf(c, callerNumber); rec.Outcome != cdr.WelcomeHangup {
+			t.Errorf("CDR %+v", rec)
+		}
+		s.noLeaks()
+	})
+	t.Run("always", func(t *testing.T) {
+		s := newStack(t)
+		s.srv.InjectFault(aritest.Fault{Method: http.MethodPost, Route: "/channels/{channelId}/answer", Times: 4})
+		s.srv.InjectFault(aritest.Fault{Method: http.MethodDelete, Route: "/channels/{channelId}", Times: 2})
+		c := s.dial(callerNumber)
+		rec := s.cdrOf(c, callerNumber)
+		if rec.Outcome != cdr.Unanswered || rec.HangupBy != cdr.HangupSystem || !strings.Contains(rec.Note, "engine_error: answer") {
+			t.Errorf("CDR %+v", rec)
+		}
+		h, ended := c.Ended()
+		if !ended || h.By != aritest.ByApp {
+			t.Errorf("caller's line: ended %v by %q, want ended by the app", ended, h.By)
+		}
+		if n := len(s.srv.Channels()); n != 0 {
+			t.Errorf("%d channels left in Stasis, want 0", n)
+		}
+		if n := answers(s.srv.Requests(), c.ChannelID()); n != 4 {
+			t.Errorf("%d answers, want 4", n)
+		}
+		if n := s.deletesOf(c.ChannelID()); n != 3 {
+			t.Errorf("%d DELETEs of the caller, want 3", n)
+		}
+		s.noLeaks()
+	})
 }

@@ -151,8 +151,11 @@ func (f *Flow) Handle(ctx context.Context, call Call, callerNumber string) (cdr.
 	defer f.active.Add(-1)
 	f.track(s.rec.ID)
 	defer f.untrack(s.rec.ID)
-	s.log.Info().Msg("call arrived")
+	// The journal first, before anything else is done for the call: a
+	// process killed from here on leaves the next one a record to close
+	// if the caller hangs up before it runs.
 	s.journal(ctx)
+	s.log.Info().Msg("call arrived")
 	if err := s.run(ctx); err != nil {
 		return s.rec, err
 	}

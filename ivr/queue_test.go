@@ -233,10 +233,12 @@ func TestUnanswered(t *testing.T) {
 		{
 			name: "the engine cannot answer",
 			setup: func(h *harness, c *ivrtest.Call) {
-				c.Fail("answer", nil, nil)
+				c.Fail("answer", nil, nil, nil, nil)
 			},
 			note: "engine_error: answer: answer call-1: ivrtest: engine failure (500)",
-			want: []string{"ring", "answer", "answer", "hangup 16"},
+			// Four tries, 100, 200 and 400 ms apart, then the hang-up.
+			after: 700 * time.Millisecond,
+			want:  []string{"ring", "answer", "answer", "answer", "answer", "hangup 16"},
 		},
 		{
 			name: "the queue refuses the call",
@@ -265,6 +267,10 @@ func TestUnanswered(t *testing.T) {
 				c = h.net.Dial(testNumber, pressIT)
 				tt.setup(h, c)
 				h.handle(c)
+				for i, d := range []time.Duration{100, 200, 400} {
+					h.awaitReq(c, "answer", i+1)
+					h.advance(1, d*time.Millisecond)
+				}
 			} else {
 				c = h.dial(testNumber, pressIT)
 				if tt.setup != nil {
