@@ -120,9 +120,6 @@ func TestChaos(t *testing.T) {
 		})
 	})
 	t.Run("redis_restart", func(t *testing.T) {
-		pending(t, "queue failover: with some seeds (99) the node never notices the Redis restart (20 queue requests "+
-			"fail, no switch to the fallback, no CDR marked fallback) and goes on with the restarted, empty Redis: the "+
-			"operators are gone from it, so 34 of 90 talkers of this phase and the next wait out max_wait unanswered")
 		mine := ph.run(t, "redis_restart", func(t *testing.T) {
 			w.redis.Stop()
 			w.noteFault("redis-server killed (SIGKILL), restarted 1.5s later")
