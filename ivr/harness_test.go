@@ -172,6 +172,8 @@ type harness struct {
 	wrapQueue func(queue.Queue) queue.Queue
 	// talk is the flow's Deps.Talk.
 	talk ivr.TalkHandler
+	// wrapJournal, if set, wraps the journal the flow sees.
+	wrapJournal func(ivr.Journal) ivr.Journal
 
 	mu      sync.Mutex
 	results map[string]chan result
@@ -251,11 +253,15 @@ func (h *harness) newFlow(cfg ivr.Config) *ivr.Flow {
 	if h.wrapQueue != nil {
 		q = h.wrapQueue(q)
 	}
+	var j ivr.Journal = h.jrnl
+	if h.wrapJournal != nil {
+		j = h.wrapJournal(j)
+	}
 	f, err := ivr.New(cfg, ivr.Deps{
 		Queue:      q,
 		CDR:        h.cdrW,
 		Spool:      h.spool,
-		Journal:    h.jrnl,
+		Journal:    j,
 		Identifier: h.hasher,
 		Blocklist:  h.block,
 		Schedule:   ivr.ScheduleFunc(seedSchedule),
