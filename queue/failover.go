@@ -269,6 +269,9 @@ func NewFailover(primary Queue, o FailoverOptions) (*Failover, error) {
 	}
 	f.mSwitches.WithLabelValues("memory")
 	f.mSwitches.WithLabelValues("redis")
+	if _, ok := primary.(marker); !ok {
+		f.marked.Store(true) // nothing to mark: no first mark to set
+	}
 	if o.Registerer != nil {
 		for _, c := range []prometheus.Collector{f.mActive, f.mSwitches, f.mReconcile, f.mErrors} {
 			if err := o.Registerer.Register(c); err != nil {
