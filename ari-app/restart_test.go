@@ -588,12 +588,13 @@ func TestRestartCallEndedWhileDown(t *testing.T) {
 // lets it finish and ends the call as voicemail, not back at the menu.
 func TestRestartVoicemailUnmarked(t *testing.T) {
 	s := newStack(t, withRedis(), withSQLite())
-	s.login("op1001", "it")
+	s.login("op1001", "en")
 	if err := s.q.Pause(s.ctx, "op1001", "meeting", s.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	c := s.dial(callerNumber, pressOne...)
+	c := s.dial(callerNumber, aritest.App{Name: "Wait", Data: "1"}, aritest.App{Name: "SendDTMF", Data: "2"})
 	s.until("caller waiting", time.Minute, func() bool { return heard(c, "moh", "") })
+	queued := s.clock.Now()
 	s.srv.InjectFault(aritest.Fault{Method: http.MethodPost, Route: "/channels/" + c.ChannelID() + "/variable", Times: 5})
 	if err := c.SendDTMF("9"); err != nil {
 		t.Fatal(err)
@@ -616,7 +617,8 @@ func TestRestartVoicemailUnmarked(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := s.cdrOf(c, callerNumber)
-	if rec.Outcome != cdr.Voicemail || rec.Voicemail != name || rec.HangupBy != cdr.HangupSystem {
+	if rec.Outcome != cdr.Voicemail || rec.Voicemail != name || rec.HangupBy != cdr.HangupSystem ||
+		rec.Language != "en" || rec.QueuedAt.Sub(queued).Abs() > time.Second {
 		t.Errorf("CDR %+v", rec)
 	}
 	s.cdrCount(1)

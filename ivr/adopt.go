@@ -202,6 +202,13 @@ func (s *session) readoptTalk(ctx context.Context, a Adoption) error {
 
 // readoptVoicemail lets the recording a previous process started finish.
 func (s *session) readoptVoicemail(ctx context.Context, m Mark) error {
+	if m.Language == "" {
+		// A mark the engine inferred (the recording, without the flow's
+		// own mark): the journal knows the language and queue time.
+		if r, ok := s.journaled(ctx); ok {
+			m.Language, m.QueuedAt = r.Language, r.QueuedAt
+		}
+	}
 	s.restoreQueued(m)
 	s.log.Info().Str("recording", m.Voicemail).Msg("voicemail re-adopted: letting the recording finish")
 	offers := s.f.disp.register(s.qcall.ID)
@@ -280,4 +287,26 @@ func (s *session) readoptMenu(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// journaled returns the call's record in the journal, if any.
+func (s *session) journaled(ctx context.Context) (cdr.Record, bool) {
+	j := s.f.deps.Journal
+	if j == nil {
+		return cdr.Record{}, false
+	}
+	jctx, cancel := context.WithTimeout(s.bg(ctx), journalTimeout)
+	defer cancel()
+	recs, err := j.Open(jctx)
+	if err != nil {
+		s.f.m.queueErrors.WithLabelValues("journal").Inc()
+		s.log.Warn().Err(err).Msg("journal unreadable: re-adopted without what it knew")
+		return cdr.Record{}, false
+	}
+	for _, r := range recs {
+		if r.ID == s.rec.ID {
+			return r, true
+		}
+	}
+	return cdr.Record{}, false
 }

@@ -269,7 +269,7 @@ func TestUnanswered(t *testing.T) {
 				h.handle(c)
 				for i, d := range []time.Duration{100, 200, 400} {
 					h.awaitReq(c, "answer", i+1)
-					h.advance(1, d*time.Millisecond)
+					h.advance(2, d*time.Millisecond) // the dispatcher's ticker and the backoff
 				}
 			} else {
 				c = h.dial(testNumber, pressIT)
