@@ -95,9 +95,6 @@ func TestChaos(t *testing.T) {
 		})
 	})
 	t.Run("ari_errors_on_hangup", func(t *testing.T) {
-		pending(t, "ivr/ari-app do not retry a refused hang-up: after DELETE /channels/{id} answers 500 the caller "+
-			"stays on a dead line (bridge gone, nobody there) until they hang up; after two refused answers the call is "+
-			"recorded unanswered but the channel is left ringing in Stasis")
 		ph.run(t, "ari_errors_on_hangup", func(t *testing.T) {
 			for _, f := range []aritest.Fault{
 				{Method: "DELETE", Route: "/channels/{channelId}", Times: 3},
