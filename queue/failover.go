@@ -182,9 +182,12 @@ type Failover struct {
 	probe chan struct{}
 
 	// markMu guards marked; markToken names this Failover's mark.
-	markMu    sync.Mutex
-	marked    atomic.Bool
-	markToken string
+	markMu sync.Mutex
+	marked atomic.Bool
+	// resetPending: a check found the mark gone and the switch to the
+	// fallback has not happened yet.
+	resetPending atomic.Bool
+	markToken    string
 
 	smu      sync.Mutex
 	standIns map[string]standIn
@@ -372,7 +375,8 @@ func (f *Failover) do(ctx context.Context, op string, red func(context.Context, 
 			}
 			// Off the healthy path: Redis not knowing what it should may
 			// be Redis having lost everything; if so, run on the fallback.
-			if err != nil && suspect(err) && f.checkReset(ctx, op) != nil {
+			// (Or another goroutine just found so and switched.)
+			if err != nil && suspect(err) && (f.checkReset(ctx, op) != nil || f.mode.Load() != modeRedis) {
 				continue
 			}
 			return err
@@ -409,6 +413,7 @@ func (f *Failover) switchToMemory(op string, cause error) bool {
 	f.up = make(chan struct{})
 	f.smu.Unlock()
 	f.mem.load(st, now)
+	f.resetPending.Store(false)
 	f.mode.Store(modeFallback)
 	f.mActive.Set(1)
 	f.mSwitches.WithLabelValues("memory").Inc()

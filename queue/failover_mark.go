@@ -75,7 +75,13 @@ func (f *Failover) checkMark(ctx context.Context) (lost bool, err error) {
 		return false, err
 	}
 	first := !f.marked.Swap(true)
-	return !existed && !first, nil
+	lost = !existed && !first
+	if lost {
+		// Until the switch: a concurrent check (which finds the mark
+		// just set again) must not take Redis for sound.
+		f.resetPending.Store(true)
+	}
+	return lost, nil
 }
 
 // markFirst sets the mark if nothing has yet (Run sets it when it starts;
@@ -108,7 +114,7 @@ func (f *Failover) checkReset(ctx context.Context, why string) error {
 	case err != nil && IsUnavailable(err) && ctx.Err() == nil:
 		f.failover(why, err)
 		return err
-	case lost:
+	case lost || f.resetPending.Load():
 		f.failover(why, ErrStoreReset)
 		f.ProbeNow()
 		return ErrStoreReset

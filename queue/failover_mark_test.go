@@ -106,29 +106,54 @@ func TestFailoverRedisResetEmpty(t *testing.T) {
 }
 
 // TestFailoverMarkSurvivesPersistence: a Redis restarted WITH its data
-// (AOF) keeps the mark, and a periodic check leaves the node on Redis.
+// (AOF) keeps the mark: a Sync (which checks it, synchronously) trusts the
+// Snapshot and the node stays on Redis.
 func TestFailoverMarkSurvivesPersistence(t *testing.T) {
-	h := newResetHarness(t, time.Second, "--appendonly", "yes", "--appendfsync", "always")
+	h := newResetHarness(t, -1, "--appendonly", "yes", "--appendfsync", "always")
+	ctx := context.Background()
 	h.login("a", "it")
 	h.enqueue("c1", "it")
 	h.srv.Restart(t)
 	h.enqueue("c2", "it")
-	for range 3 {
-		h.advance(time.Second)
-	}
-	// A switch would have been reported by now: the check runs on Run's
-	// goroutine before it waits on the clock again.
-	if err := h.clock.BlockUntilContext(h.ctx, 1); err != nil {
-		t.Fatal(err)
+	if err := h.f.Sync(ctx); err != nil && !errors.Is(err, queue.ErrSyncRaced) {
+		t.Fatalf("Sync on a Redis that kept its data: %v", err)
 	}
 	select {
 	case fb := <-h.switches:
 		t.Fatalf("switch to fallback=%v on a Redis that kept its data", fb)
 	default:
 	}
-	pos, err := h.direct.Position(context.Background(), "c2")
+	if h.f.Fallback() {
+		t.Fatalf("mode %s; want redis", h.f.Mode())
+	}
+	pos, err := h.direct.Position(ctx, "c2")
 	if err != nil || pos != 2 {
 		t.Errorf("c2 at %d, %v; want 2", pos, err)
+	}
+}
+
+// TestFailoverSyncRefusesResetSnapshot: a Sync after an empty restart
+// must not replace the node's copy with the empty Snapshot; it reports
+// ErrStoreReset and the node rebuilds Redis.
+func TestFailoverSyncRefusesResetSnapshot(t *testing.T) {
+	h := newResetHarness(t, -1)
+	ctx := context.Background()
+	h.login("a", "it")
+	h.enqueue("c1", "it")
+	h.srv.Restart(t)
+	// ErrSyncRaced if Run's own first Sync, racing with this one, met the
+	// reset first: either way the empty Snapshot is not applied.
+	if err := h.f.Sync(ctx); !errors.Is(err, queue.ErrStoreReset) && !errors.Is(err, queue.ErrSyncRaced) {
+		t.Fatalf("Sync after an empty restart: %v; want ErrStoreReset", err)
+	}
+	h.wantSwitch(true)
+	h.wantSwitch(false)
+	pos, err := h.direct.Position(ctx, "c1")
+	if err != nil || pos != 1 {
+		t.Errorf("c1 in Redis at %d, %v; want 1", pos, err)
+	}
+	if op, err := h.direct.Operator(ctx, "a"); err != nil || op.State != queue.Available {
+		t.Errorf("a in Redis: %+v, %v; want available", op, err)
 	}
 }
 
