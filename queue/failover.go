@@ -181,7 +181,8 @@ type Failover struct {
 	// probe asks for a probe now (ProbeNow).
 	probe chan struct{}
 
-	// markMu guards marked; markToken names this Failover's mark.
+	// markMu serializes the checks of the mark (marked: it was set once;
+	// markToken names it).
 	markMu sync.Mutex
 	marked atomic.Bool
 	// resetPending: a check found the mark gone and the switch to the

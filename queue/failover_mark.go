@@ -17,6 +17,9 @@ import (
 // (a key of its own, written when it first talks to Redis and again before
 // each reconciliation) and checks it cheaply; a mark gone means the data it
 // was written beside is gone too, and the node rebuilds it from its shadow.
+// A mark lost alone (evicted under a maxmemory policy, expired on a node
+// that checked nothing for markTTL) costs one needless rebuild, which
+// changes nothing: the reconciliation is idempotent.
 
 // ErrStoreReset reports that Redis no longer holds the state this node
 // wrote into it (its mark is gone): the node rebuilds it from its own copy.
