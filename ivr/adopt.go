@@ -94,6 +94,21 @@ func (s *session) readopt(ctx context.Context, a Adoption) error {
 		// a message; a waiting call is queued again below.
 		s.queueError("snapshot", err)
 	}
+	if m.IsZero() && wc == nil {
+		// No mark to read (the channel went before it could be read, or
+		// the mark never landed): the journal tells the last step noted.
+		if r, ok := s.journaled(ctx); ok {
+			m = markOf(r)
+			if m.IsZero() && !r.QueuedAt.IsZero() && !s.up() {
+				// Out of the queue (being offered) when the process died,
+				// and gone since: the caller gave up waiting.
+				s.restoreQueued(Mark{Language: r.Language, QueuedAt: r.QueuedAt})
+				s.log.Info().Msg("re-adopted call gone after leaving the queue: abandoned")
+				s.callerEnded(cdr.Abandoned, "")
+				return nil
+			}
+		}
+	}
 	talking := a.Leg != nil || (m.Stage == StageTalk && wc == nil)
 	if wc == nil && !talking && m.Stage != StageVoicemail && !a.Answered {
 		s.log.Info().Msg("call re-adopted before its answer: the flow from the start")
@@ -309,4 +324,16 @@ func (s *session) journaled(ctx context.Context) (cdr.Record, bool) {
 		}
 	}
 	return cdr.Record{}, false
+}
+
+// markOf is the Mark a journal record stands for: a talk (connected), a
+// message (its recording named), else none.
+func markOf(r cdr.Record) Mark {
+	switch {
+	case !r.ConnectedAt.IsZero() && r.Operator != "":
+		return Mark{Stage: StageTalk, Language: r.Language, QueuedAt: r.QueuedAt, ConnectedAt: r.ConnectedAt, Operator: r.Operator}
+	case r.Voicemail != "":
+		return Mark{Stage: StageVoicemail, Language: r.Language, QueuedAt: r.QueuedAt, Voicemail: r.Voicemail}
+	}
+	return Mark{}
 }

@@ -242,8 +242,10 @@ func (s *session) connect(ctx context.Context, o queue.Offer, leg Leg) (bool, er
 	s.rec.Outcome = cdr.Answered
 	s.answered = true
 	log.Info().Msg("connected")
-	// What the queue forgets now (it dropped the entry), the channel
-	// keeps: a new process re-adopts the talk with its times.
+	// What the queue forgets now (it dropped the entry), the channel and
+	// the journal keep: a new process re-adopts the talk with its times
+	// (from the journal when the caller is gone before it could read the
+	// channel's mark).
 	s.mark(ctx, Mark{Stage: StageTalk, Language: s.lang, QueuedAt: s.rec.QueuedAt,
 		ConnectedAt: s.rec.ConnectedAt, Operator: s.rec.Operator})
 	s.journal(ctx)
@@ -253,16 +255,10 @@ func (s *session) connect(ctx context.Context, o queue.Offer, leg Leg) (bool, er
 // voicemail records a message: the caller leaves the queue first.
 func (s *session) voicemail(ctx context.Context) (step, error) {
 	s.log.Info().Msg("caller chose voicemail")
-	// First, before the queue entry goes and long before the recording
-	// starts (a value set during it would wait for its end on Asterisk):
-	// a process that dies after this lets the recording finish and keeps
-	// it; one that dies before finds the caller still queued.
-	s.mark(ctx, Mark{Stage: StageVoicemail, Language: s.lang, QueuedAt: s.rec.QueuedAt, Voicemail: VoicemailName(s.qcall.ID)})
-	s.leave(ctx)
-	s.stopMOH(ctx)
 	// The journal's copy names the message, so a call that ends while no
-	// process runs is closed as one; the CDR's own field is set once the
-	// recording is kept.
+	// process runs is closed as one (and a new process that finds the
+	// caller gone re-adopts it as one); the CDR's own field is set once
+	// the recording is kept.
 	jr := s.rec
 	jr.Voicemail = VoicemailName(s.qcall.ID)
 	if j := s.f.deps.Journal; j != nil {
@@ -272,6 +268,13 @@ func (s *session) voicemail(ctx context.Context) (step, error) {
 		}
 		cancel()
 	}
+	// Then the mark, before the queue entry goes and long before the
+	// recording starts (a value set during it would wait for its end on
+	// Asterisk): a process that dies after this lets the recording finish
+	// and keeps it; one that dies before finds the caller still queued.
+	s.mark(ctx, Mark{Stage: StageVoicemail, Language: s.lang, QueuedAt: s.rec.QueuedAt, Voicemail: VoicemailName(s.qcall.ID)})
+	s.leave(ctx)
+	s.stopMOH(ctx)
 	return s.recordVoicemail(ctx)
 }
 
