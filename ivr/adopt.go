@@ -99,6 +99,7 @@ func (s *session) readopt(ctx context.Context, a Adoption) error {
 		// the mark never landed): the journal tells the last step noted.
 		if r, ok := s.journaled(ctx); ok {
 			m = markOf(r)
+			a.Mark = m
 			if m.IsZero() && !r.QueuedAt.IsZero() && !s.up() {
 				// Out of the queue (being offered) when the process died,
 				// and gone since: the caller gave up waiting.

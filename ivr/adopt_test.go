@@ -220,3 +220,39 @@ func TestSweepClosesCallsEndedUnseen(t *testing.T) {
 		t.Errorf("a second sweep closed %d calls", n)
 	}
 }
+
+// A caller who hangs up in a talk before the next process could read the
+// channel's mark (the channel and its variable are gone) is re-adopted
+// from the journal's last step: answered, with her operator, language and
+// connect time — not back at the language menu as a welcome hang-up.
+func TestReadoptGoneTalkFromJournal(t *testing.T) {
+	h := newHarness(t, time.Time{})
+	h.login("op1", ivrtest.Answers(0), "it")
+	c := h.net.Dial(testNumber, pressIT)
+	appCtx, stop := context.WithCancel(h.ctx)
+	done := make(chan result, 1)
+	go func() {
+		rec, err := h.flow.Handle(appCtx, c, c.Number())
+		done <- result{rec, err}
+	}()
+	h.awaitReq(c, "bridge", 1)
+	connected := h.clock.Now()
+	stop()
+	if r := <-done; !errors.Is(r.err, ivr.ErrShutdown) {
+		t.Fatalf("Handle after shutdown: %v; want ErrShutdown", r.err)
+	}
+	next := readoptNext(h)
+	h.clock.Advance(10 * time.Second)
+	c.HangUp(16) // before the next process could read the mark
+	rec, err := next.Readopt(h.ctx, c, c.Number(), ivr.Adoption{Arrived: monday15, Answered: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Outcome != cdr.Answered || rec.Operator != "op1" || rec.Language != "it" ||
+		!rec.ConnectedAt.Equal(connected.UTC()) || rec.Validate() != nil {
+		t.Errorf("record %+v (%v); want answered by op1 in it, connected at %v", rec, rec.Validate(), connected.UTC())
+	}
+	if open, _ := h.jrnl.Open(h.ctx); len(open) != 0 {
+		t.Errorf("journal still holds %+v", open)
+	}
+}
