@@ -543,6 +543,9 @@ func (f *Failover) reconcile(ctx context.Context) (err error) {
 	if _, err := f.checkMark(ctx); err != nil {
 		return fmt.Errorf("marking Redis: %w", err)
 	}
+	// A mark found gone here (Redis restarted empty during the outage) is
+	// what this reconciliation repairs: no reset is pending after it.
+	f.resetPending.Store(false)
 	rs, err := f.primary.Snapshot(ctx, now)
 	if err != nil {
 		return fmt.Errorf("reading Redis: %w", err)

@@ -216,3 +216,30 @@ func TestFailoverResetAnswerInFlight(t *testing.T) {
 		t.Errorf("Assign with a busy: %v; want ErrNoMatch", err)
 	}
 }
+
+// TestFailoverNoResetAfterOutage: an outage the node saw (a call failed),
+// Redis back empty, reconciled: the reconciliation found the mark gone and
+// repaired it, so the next check must not rebuild Redis a second time.
+func TestFailoverNoResetAfterOutage(t *testing.T) {
+	h := newResetHarness(t, -1)
+	ctx := context.Background()
+	h.login("a", "it")
+	h.enqueue("c1", "it")
+	h.srv.Stop()
+	h.enqueue("c2", "it") // fails on Redis: the node falls back
+	h.wantSwitch(true)
+	h.srv.Restart(t)
+	h.f.ProbeNow()
+	h.wantSwitch(false)
+	if err := h.f.Sync(ctx); err != nil && !errors.Is(err, queue.ErrSyncRaced) {
+		t.Fatalf("Sync after the reconciliation: %v", err)
+	}
+	select {
+	case fb := <-h.switches:
+		t.Fatalf("switch to fallback=%v after a reconciliation that repaired the mark", fb)
+	default:
+	}
+	if pos, err := h.direct.Position(ctx, "c2"); err != nil || pos != 2 {
+		t.Errorf("c2 in Redis at %d, %v; want 2", pos, err)
+	}
+}
