@@ -106,10 +106,6 @@ func TestChaos(t *testing.T) {
 		})
 	})
 	t.Run("serve_sigkill", func(t *testing.T) {
-		pending(t, "re-adoption after SIGKILL passes with seeds 1522 and 7 but not 99: a caller killed while leaving a "+
-			"message (after \"caller chose voicemail\") is re-adopted \"before the queue: the language menu again\" and, "+
-			"hanging up after the message, is recorded welcome_hangup instead of voicemail; a caller who arrived just "+
-			"before the kill and hung up in the gap gets no CDR (\"call arrived\", then nothing)")
 		ph.run(t, "serve_sigkill", func(t *testing.T) {
 			w.current().kill()
 			w.noteFault("helpline serve SIGKILLed, new process started")
@@ -196,6 +192,8 @@ func TestChaos(t *testing.T) {
 
 // pending gates a phase whose behaviour has not landed: it runs only with
 // HELPLINE_CHAOS_PENDING=1 and is listed in RELIABILITY.md as not passing.
+//
+// No phase is pending at the moment; it stays for the next one.
 func pending(t *testing.T, missing string) {
 	t.Helper()
 	if os.Getenv(pendingEnv) != "1" {
@@ -203,6 +201,8 @@ func pending(t *testing.T, missing string) {
 	}
 	t.Logf("pending phase run with %s=1; expected to fail until this lands: %s", pendingEnv, missing)
 }
+
+var _ = pending // kept for the next phase that does not pass yet
 
 // ariFaults are the ARI failures of the ari_errors phase: 500s on the
 // requests of every step of a call, and connections dropped unanswered.
