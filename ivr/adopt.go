@@ -262,21 +262,7 @@ func (s *session) awaitVoicemail(ctx context.Context, name string) (step, error)
 		return stepDone, nil
 	}
 	// The caller is still there: back to the queue, in their place.
-	s.engineError("record", err)
-	s.startMOH(ctx)
-	if err := s.enqueue(ctx); err != nil {
-		if errors.Is(err, ErrShutdown) {
-			return stepDone, err
-		}
-		if errors.Is(err, errGone) {
-			s.callerEnded(cdr.Abandoned, "")
-			return stepDone, nil
-		}
-		s.unanswered(ctx, "queue_unavailable: "+err.Error())
-		return stepDone, nil
-	}
-	s.f.disp.Kick()
-	return stepWait, nil
+	return s.requeueAfterRecordError(ctx, err)
 }
 
 // readoptMenu takes an answered caller who was not queued yet through the

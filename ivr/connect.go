@@ -306,25 +306,30 @@ func (s *session) recordVoicemail(ctx context.Context) (step, error) {
 			s.callerEnded(cdr.Abandoned, "voicemail: recording failed: "+err.Error())
 			return stepDone, nil
 		}
-		// The caller is still there: back to the queue, in their place.
-		s.engineError("record", err)
-		s.startMOH(ctx)
-		if err := s.enqueue(ctx); err != nil {
-			if errors.Is(err, ErrShutdown) {
-				return stepDone, err
-			}
-			if errors.Is(err, errGone) {
-				s.callerEnded(cdr.Abandoned, "")
-				return stepDone, nil
-			}
-			s.unanswered(ctx, "queue_unavailable: "+err.Error())
-			return stepDone, nil
-		}
-		s.flush() // the '#' that may have ended the failed recording
-		s.f.disp.Kick()
-		return stepWait, nil
+		return s.requeueAfterRecordError(ctx, err)
 	}
 	return s.voicemailKept(ctx, rec, name)
+}
+
+// requeueAfterRecordError takes a caller whose recording the engine
+// failed, and who is still there, back to the queue in their place.
+func (s *session) requeueAfterRecordError(ctx context.Context, err error) (step, error) {
+	s.engineError("record", err)
+	s.startMOH(ctx)
+	if err := s.enqueue(ctx); err != nil {
+		if errors.Is(err, ErrShutdown) {
+			return stepDone, err
+		}
+		if errors.Is(err, errGone) {
+			s.callerEnded(cdr.Abandoned, "")
+			return stepDone, nil
+		}
+		s.unanswered(ctx, "queue_unavailable: "+err.Error())
+		return stepDone, nil
+	}
+	s.flush() // the '#' that may have ended the failed recording
+	s.f.disp.Kick()
+	return stepWait, nil
 }
 
 // voicemailKept ends a call whose message was recorded.
