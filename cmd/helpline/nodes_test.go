@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,42 +24,14 @@ import (
 // internode-<peer>).
 func nodeConfig(t *testing.T, nodeID, ariURL, redisAddr string) (file, dbPath string) {
 	t.Helper()
-	dir := t.TempDir()
-	dbPath = filepath.Join(dir, "cdr.db")
-	yaml := fmt.Sprintf(`service: "1522"
-node_id: %s
+	return serveConfigWith(t, ariURL, redisAddr, "node_id: "+nodeID+`
 nodes:
   node1: {trunk: PJSIP/internode-node1}
   node2: {trunk: PJSIP/internode-node2}
-ari:
-  url: %s
-  app: helpline
-  username: asterisk
-  password_env: HELPLINE_ARI_PASSWORD
-redis:
-  addr: %s
-cdr:
-  path: %s
-  spool_dir: %s
-privacy:
-  hmac_key_env: HELPLINE_HMAC_KEY
-http:
-  listen: 127.0.0.1:9522
-languages:
-  it:
-    digit: 1
-    hours: always
-ivr:
-  recordings_dir: %s
-operators:
-  - id: op1001
-    endpoint: PJSIP/op1001
-    languages: [it]
-  - id: op3001
+`, `  - id: op3001
     endpoint: PJSIP/op3001
     languages: [it]
-`, nodeID, ariURL, redisAddr, dbPath, filepath.Join(dir, "spool"), filepath.Join(dir, "rec"))
-	return writeTemp(t, "helpline.yaml", yaml), dbPath
+`)
 }
 
 // drive2 moves the shared fake clock in small steps until cond holds,

@@ -37,10 +37,17 @@ var serveEnv = map[string]string{"HELPLINE_ARI_PASSWORD": "asterisk", "HELPLINE_
 // at redisAddr; Italian only, one operator.
 func serveConfig(t *testing.T, ariURL, redisAddr string) (file, dbPath string) {
 	t.Helper()
+	return serveConfigWith(t, ariURL, redisAddr, "", "")
+}
+
+// serveConfigWith is serveConfig with top-level keys (ending in a
+// newline) after service, and operators after op1001.
+func serveConfigWith(t *testing.T, ariURL, redisAddr, top, operators string) (file, dbPath string) {
+	t.Helper()
 	dir := t.TempDir()
 	dbPath = filepath.Join(dir, "cdr.db")
 	yaml := fmt.Sprintf(`service: "1522"
-ari:
+%sari:
   url: %s
   app: helpline
   username: asterisk
@@ -64,7 +71,7 @@ operators:
   - id: op1001
     endpoint: PJSIP/op1001
     languages: [it]
-`, ariURL, redisAddr, dbPath, filepath.Join(dir, "spool"), filepath.Join(dir, "rec"))
+%s`, top, ariURL, redisAddr, dbPath, filepath.Join(dir, "spool"), filepath.Join(dir, "rec"), operators)
 	return writeTemp(t, "helpline.yaml", yaml), dbPath
 }
 
